@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything simclrc's build, tests and main job need on Debian 12 (idempotent; run as root).
+set -euo pipefail
+
+packages=(
+  # Build tools.
+  cmake ninja-build ccache g++ python3 git
+  # Compiler side: MLIR/LLVM 19 (FileCheck, not and lit.py come with llvm-19-tools).
+  libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
+  # Augmentation kernels: Halide 14; its CMake config needs LLVM 14's.
+  libhalide14-0-dev llvm-14-dev
+  # Libraries shared by compiler and runtime.
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libpng-dev
+  # Tests.
+  googletest libgtest-dev libgmock-dev
+  # Real data for the main job.
+  dataset-fashion-mnist
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup.sh: error: missing packages (${missing[*]}); run as root" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "setup.sh: all ${#packages[@]} packages present"
