@@ -10,7 +10,7 @@ packages=(
   # Augmentation kernels: Halide 14; its CMake config needs LLVM 14's.
   libhalide14-0-dev llvm-14-dev
   # Libraries shared by compiler and runtime.
-  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libpng-dev
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
   # Tests.
   googletest libgtest-dev libgmock-dev
   # Real data for the main job.
