@@ -195,6 +195,9 @@ std::string formatSpecError(const SourceLoc &loc, const std::string &message);
 /// Returns false for an unknown name.
 bool setEncoderArchitecture(const std::string &name, EncoderSpec &encoder);
 
+/// The names setEncoderArchitecture accepts, for diagnostics and docs.
+std::vector<std::string> encoderArchitectureNames();
+
 } // namespace simclr::frontend
 
 #endif // SIMCLR_FRONTEND_TRAININGSPEC_H

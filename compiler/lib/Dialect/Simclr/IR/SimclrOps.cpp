@@ -1,0 +1,557 @@
+//===- SimclrOps.cpp - Verifiers and type inference of simclr ops ---------===//
+//
+// Every constraint an op's ODS description states is checked here (or by
+// ODS itself), with a diagnostic that names the operand or attribute and the
+// offending values. Ops whose result shape follows from their operands infer
+// it (InferTypeOpAdaptor), so builders need no result types and a written
+// result type that disagrees is reported by the InferTypeOpInterface verifier.
+//
+//===----------------------------------------------------------------------===//
+#include "simclr/Dialect/Simclr/IR/SimclrOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::simclr;
+
+namespace {
+
+/// Prints a shape as "8x3x32x32" for diagnostics.
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string result;
+  llvm::raw_string_ostream os(result);
+  llvm::interleave(shape, os, "x");
+  return result;
+}
+
+LogicalResult verifyProbability(Operation *op, double p) {
+  if (p < 0.0 || p > 1.0)
+    return op->emitOpError() << "probability p = " << p
+                             << " must be in [0, 1]";
+  return success();
+}
+
+/// Checks `lo <= hi` with `lo > 0` (or `lo >= 0` when `allowZero`) and, when
+/// `upper` is given, `hi <= upper`.
+LogicalResult verifyRange(Operation *op, StringRef name, ArrayRef<double> range,
+                          bool allowZero, std::optional<double> upper) {
+  double lo = range[0], hi = range[1];
+  bool lowOk = allowZero ? lo >= 0.0 : lo > 0.0;
+  if (!lowOk || lo > hi || (upper && hi > *upper)) {
+    InFlightDiagnostic diag = op->emitOpError()
+                              << name << " = [" << lo << ", " << hi
+                              << "] must satisfy 0 " << (allowZero ? "<=" : "<")
+                              << " lo <= hi";
+    if (upper)
+      diag << " <= " << *upper;
+    return diag;
+  }
+  return success();
+}
+
+/// The C of an NCHW or N x C tensor.
+int64_t channelsOf(Type type) { return cast<RankedTensorType>(type).getDimSize(1); }
+
+/// Checks that `vector` is a 1-D tensor of `expected` entries.
+LogicalResult verifyPerChannel(Operation *op, StringRef name, Type vector,
+                               int64_t expected) {
+  auto type = cast<RankedTensorType>(vector);
+  if (type.getDimSize(0) != expected)
+    return op->emitOpError() << name << " has " << type.getDimSize(0)
+                             << " entries but the input has " << expected
+                             << " channels";
+  return success();
+}
+
+/// Size of a convolution or pooling window's output along one dimension
+/// (floor mode), as torch computes it.
+int64_t windowOutputSize(int64_t input, int64_t kernel, int64_t stride,
+                         int64_t padding, int64_t dilation) {
+  int64_t span = input + 2 * padding - dilation * (kernel - 1) - 1;
+  if (span < 0)
+    return 0;
+  return span / stride + 1;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Randomness and input conversion
+//===----------------------------------------------------------------------===//
+
+LogicalResult ImageToFloatOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto out = cast<RankedTensorType>(getResult().getType());
+  if (in.getShape() != out.getShape())
+    return emitOpError() << "result shape " << shapeString(out.getShape())
+                         << " differs from input shape "
+                         << shapeString(in.getShape());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Augmentations
+//===----------------------------------------------------------------------===//
+
+LogicalResult RandomResizedCropOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  if (!input || input.getRank() != 4)
+    return emitOptionalError(location, "expected an NCHW input");
+  ArrayRef<int64_t> size = adaptor.getSize();
+  inferredReturnTypes.push_back(RankedTensorType::get(
+      {input.getDimSize(0), input.getDimSize(1), size[0], size[1]},
+      input.getElementType()));
+  return success();
+}
+
+LogicalResult RandomResizedCropOp::verify() {
+  if (failed(verifyRange(*this, "scale", getScale(), /*allowZero=*/false, 1.0)))
+    return failure();
+  return verifyRange(*this, "ratio", getRatio(), /*allowZero=*/false,
+                     std::nullopt);
+}
+
+LogicalResult HorizontalFlipOp::verify() { return verifyProbability(*this, getP().convertToDouble()); }
+
+/// Largest hue shift torchvision's ColorJitter accepts: half a turn.
+constexpr double kMaxHueShift = 0.5;
+
+LogicalResult ColorJitterOp::verify() {
+  if (failed(verifyProbability(*this, getP().convertToDouble())))
+    return failure();
+  struct Factor {
+    StringRef name;
+    double value;
+  };
+  for (Factor factor : {Factor{"brightness", getBrightness().convertToDouble()},
+                        Factor{"contrast", getContrast().convertToDouble()},
+                        Factor{"saturation", getSaturation().convertToDouble()}})
+    if (factor.value < 0.0)
+      return emitOpError() << factor.name << " = " << factor.value
+                           << " must be >= 0";
+  double hue = getHue().convertToDouble();
+  if (hue < 0.0 || hue > kMaxHueShift)
+    return emitOpError() << "hue = " << hue << " must be in [0, 0.5]";
+  int64_t channels = channelsOf(getInput().getType());
+  if (channels != 1 && channels != 3)
+    return emitOpError() << "expects 1 or 3 channels, got " << channels;
+  if (channels == 1 && (getSaturation().convertToDouble() > 0.0 || hue > 0.0))
+    return emitOpError()
+           << "saturation and hue need 3 channels; the input has 1";
+  return success();
+}
+
+LogicalResult RandomGrayscaleOp::verify() {
+  if (failed(verifyProbability(*this, getP().convertToDouble())))
+    return failure();
+  int64_t channels = channelsOf(getInput().getType());
+  if (channels != 3)
+    return emitOpError() << "expects 3 channels, got " << channels;
+  return success();
+}
+
+LogicalResult GaussianBlurOp::verify() {
+  if (failed(verifyProbability(*this, getP().convertToDouble())))
+    return failure();
+  int64_t kernel = getKernelSizeAttr().getInt();
+  if (kernel < 1 || kernel % 2 == 0)
+    return emitOpError() << "kernel_size = " << kernel
+                         << " must be odd and positive";
+  if (failed(verifyRange(*this, "sigma", getSigma(), /*allowZero=*/false,
+                         std::nullopt)))
+    return failure();
+  auto input = cast<RankedTensorType>(getInput().getType());
+  // Reflect padding of radius r needs r < side: K <= 2 * side - 1.
+  int64_t side = std::min(input.getDimSize(2), input.getDimSize(3));
+  if (kernel > 2 * side - 1)
+    return emitOpError() << "kernel_size = " << kernel
+                         << " is too large for a " << input.getDimSize(2)
+                         << "x" << input.getDimSize(3)
+                         << " image (reflect padding needs kernel_size <= "
+                         << 2 * side - 1 << ")";
+  return success();
+}
+
+LogicalResult NormalizeOp::verify() {
+  int64_t channels = channelsOf(getInput().getType());
+  if (static_cast<int64_t>(getMean().size()) != channels ||
+      static_cast<int64_t>(getStd().size()) != channels)
+    return emitOpError() << "mean and std need " << channels
+                         << " entries (one per channel), got "
+                         << getMean().size() << " and " << getStd().size();
+  for (auto [c, std] : llvm::enumerate(getStd()))
+    if (!(std > 0.0))
+      return emitOpError() << "std[" << c << "] = " << std << " must be > 0";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Encoder
+//===----------------------------------------------------------------------===//
+
+LogicalResult Conv2DOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  auto filter = dyn_cast<RankedTensorType>(adaptor.getFilter().getType());
+  if (!input || !filter || input.getRank() != 4 || filter.getRank() != 4)
+    return emitOptionalError(location, "expected NCHW input and FCHW filter");
+  int64_t groups = adaptor.getGroupsAttr().getInt();
+  int64_t channels = input.getDimSize(1), filters = filter.getDimSize(0);
+  if (groups <= 0 || channels % groups != 0 || filters % groups != 0)
+    return emitOptionalError(location, "groups = ", groups,
+                             " must divide the input channels (", channels,
+                             ") and the filters (", filters, ")");
+  if (filter.getDimSize(1) != channels / groups)
+    return emitOptionalError(location, "filter has ", filter.getDimSize(1),
+                             " input channels per group; the input gives ",
+                             channels, "/", groups, " = ", channels / groups);
+  if (input.getElementType() != filter.getElementType())
+    return emitOptionalError(location, "input and filter element types differ");
+  if (Value bias = adaptor.getBias()) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    if (biasType.getDimSize(0) != filters ||
+        biasType.getElementType() != input.getElementType())
+      return emitOptionalError(location, "bias must be a ", filters,
+                               "-entry tensor of the input's element type");
+  }
+  ArrayRef<int64_t> stride = adaptor.getStride(), padding = adaptor.getPadding(),
+                    dilation = adaptor.getDilation();
+  SmallVector<int64_t, 2> spatial;
+  for (int i = 0; i < 2; ++i) {
+    int64_t size = windowOutputSize(input.getDimSize(2 + i), filter.getDimSize(2 + i),
+                                    stride[i], padding[i], dilation[i]);
+    if (size < 1)
+      return emitOptionalError(
+          location, "a ", filter.getDimSize(2), "x", filter.getDimSize(3),
+          " filter (dilation ", dilation[0], "x", dilation[1], ", padding ",
+          padding[0], "x", padding[1], ") does not fit the ",
+          input.getDimSize(2), "x", input.getDimSize(3), " input");
+    spatial.push_back(size);
+  }
+  inferredReturnTypes.push_back(RankedTensorType::get(
+      {input.getDimSize(0), filters, spatial[0], spatial[1]},
+      input.getElementType()));
+  return success();
+}
+
+LogicalResult BatchNormTrainOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  if (!input || input.getRank() < 2)
+    return emitOptionalError(location, "expected an N x C or NCHW input");
+  auto stats = RankedTensorType::get({input.getDimSize(1)}, input.getElementType());
+  inferredReturnTypes.append({input, stats, stats});
+  return success();
+}
+
+LogicalResult BatchNormTrainOp::verify() {
+  int64_t channels = channelsOf(getInput().getType());
+  if (failed(verifyPerChannel(*this, "scale", getScale().getType(), channels)) ||
+      failed(verifyPerChannel(*this, "shift", getShift().getType(), channels)))
+    return failure();
+  if (!(getEpsilon().convertToDouble() > 0.0))
+    return emitOpError() << "epsilon must be > 0";
+  return success();
+}
+
+LogicalResult BatchNormInferenceOp::verify() {
+  if (failed(verifyPerChannel(*this, "scale", getScale().getType(),
+                              channelsOf(getInput().getType()))))
+    return failure();
+  if (!(getEpsilon().convertToDouble() > 0.0))
+    return emitOpError() << "epsilon must be > 0";
+  return success();
+}
+
+LogicalResult RunningStatsUpdateOp::verify() {
+  double momentum = getMomentum().convertToDouble();
+  if (momentum < 0.0 || momentum > 1.0)
+    return emitOpError() << "momentum = " << momentum << " must be in [0, 1]";
+  // The unbiased correction count / (count - 1) needs two elements.
+  int64_t count = getCountAttr().getInt();
+  if (count < 2)
+    return emitOpError() << "count = " << count
+                         << " must be >= 2 for the unbiased variance";
+  return success();
+}
+
+LogicalResult MaxPool2DOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  if (!input || input.getRank() != 4)
+    return emitOptionalError(location, "expected an NCHW input");
+  ArrayRef<int64_t> kernel = adaptor.getKernel(), stride = adaptor.getStride(),
+                    padding = adaptor.getPadding();
+  SmallVector<int64_t, 2> spatial;
+  for (int i = 0; i < 2; ++i) {
+    // torch requires a window to overlap the input by at least half.
+    if (padding[i] > kernel[i] / 2)
+      return emitOptionalError(location, "padding ", padding[i],
+                               " exceeds half the kernel size ", kernel[i]);
+    int64_t size = windowOutputSize(input.getDimSize(2 + i), kernel[i], stride[i],
+                                    padding[i], /*dilation=*/1);
+    if (size < 1)
+      return emitOptionalError(location, "a ", kernel[0], "x", kernel[1],
+                               " window does not fit the ", input.getDimSize(2),
+                               "x", input.getDimSize(3), " input");
+    spatial.push_back(size);
+  }
+  inferredReturnTypes.push_back(RankedTensorType::get(
+      {input.getDimSize(0), input.getDimSize(1), spatial[0], spatial[1]},
+      input.getElementType()));
+  return success();
+}
+
+LogicalResult GlobalAvgPoolOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  if (!input || input.getRank() != 4)
+    return emitOptionalError(location, "expected an NCHW input");
+  inferredReturnTypes.push_back(RankedTensorType::get(
+      {input.getDimSize(0), input.getDimSize(1)}, input.getElementType()));
+  return success();
+}
+
+LogicalResult LinearOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  auto weight = dyn_cast<RankedTensorType>(adaptor.getWeight().getType());
+  if (!input || !weight || input.getRank() != 2 || weight.getRank() != 2)
+    return emitOptionalError(location, "expected 2-D input and weight");
+  if (input.getDimSize(1) != weight.getDimSize(1))
+    return emitOptionalError(location, "input has ", input.getDimSize(1),
+                             " features but the weight (M x K) expects ",
+                             weight.getDimSize(1));
+  if (input.getElementType() != weight.getElementType())
+    return emitOptionalError(location, "input and weight element types differ");
+  int64_t outputs = weight.getDimSize(0);
+  if (Value bias = adaptor.getBias()) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    if (biasType.getDimSize(0) != outputs ||
+        biasType.getElementType() != input.getElementType())
+      return emitOptionalError(location, "bias must be a ", outputs,
+                               "-entry tensor of the input's element type");
+  }
+  inferredReturnTypes.push_back(RankedTensorType::get(
+      {input.getDimSize(0), outputs}, input.getElementType()));
+  return success();
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto out = cast<RankedTensorType>(getResult().getType());
+  if (in.getElementType() != out.getElementType())
+    return emitOpError() << "cannot change the element type";
+  if (in.getNumElements() != out.getNumElements())
+    return emitOpError() << "cannot reshape " << shapeString(in.getShape())
+                         << " (" << in.getNumElements() << " elements) to "
+                         << shapeString(out.getShape()) << " ("
+                         << out.getNumElements() << " elements)";
+  return success();
+}
+
+LogicalResult ConcatOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  ValueRange inputs = adaptor.getInputs();
+  if (inputs.empty())
+    return emitOptionalError(location, "needs at least one input");
+  auto first = dyn_cast<RankedTensorType>(inputs.front().getType());
+  if (!first)
+    return emitOptionalError(location, "expected ranked tensors");
+  int64_t dim = adaptor.getDimAttr().getInt();
+  if (dim >= first.getRank())
+    return emitOptionalError(location, "dim = ", dim, " is out of range for rank ",
+                             first.getRank());
+  SmallVector<int64_t> shape(first.getShape());
+  for (auto [index, value] : llvm::enumerate(inputs.drop_front())) {
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (!type || type.getRank() != first.getRank() ||
+        type.getElementType() != first.getElementType())
+      return emitOptionalError(location, "input ", index + 1,
+                               " differs in rank or element type from input 0");
+    for (int64_t d = 0; d < first.getRank(); ++d) {
+      if (d == dim)
+        continue;
+      if (type.getDimSize(d) != first.getDimSize(d))
+        return emitOptionalError(location, "input ", index + 1, " has size ",
+                                 type.getDimSize(d), " in dimension ", d,
+                                 " where input 0 has ", first.getDimSize(d));
+    }
+    shape[dim] += type.getDimSize(dim);
+  }
+  inferredReturnTypes.push_back(RankedTensorType::get(shape, first.getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Projection head and loss
+//===----------------------------------------------------------------------===//
+
+LogicalResult L2NormalizeOp::verify() {
+  if (!(getEpsilon().convertToDouble() > 0.0))
+    return emitOpError() << "epsilon must be > 0";
+  return success();
+}
+
+/// NT-Xent and its primitives need 2N rows with N >= 2: every anchor then
+/// has its positive and at least 2N - 2 = 2 negatives.
+constexpr int64_t kMinNtXentRows = 4;
+
+LogicalResult NtXentOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto input = dyn_cast<RankedTensorType>(adaptor.getEmbeddings().getType());
+  if (!input)
+    return emitOptionalError(location, "expected a ranked tensor");
+  inferredReturnTypes.push_back(RankedTensorType::get({}, input.getElementType()));
+  return success();
+}
+
+LogicalResult NtXentOp::verify() {
+  int64_t rows = cast<RankedTensorType>(getEmbeddings().getType()).getDimSize(0);
+  if (rows % 2 != 0 || rows < kMinNtXentRows)
+    return emitOpError() << "expects 2N rows (two views of N images) with "
+                            "N >= 2, got "
+                         << rows << " rows";
+  if (!(getTemperature().convertToDouble() > 0.0))
+    return emitOpError() << "temperature must be > 0";
+  return success();
+}
+
+LogicalResult MatmulOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto lhs = dyn_cast<RankedTensorType>(adaptor.getLhs().getType());
+  auto rhs = dyn_cast<RankedTensorType>(adaptor.getRhs().getType());
+  if (!lhs || !rhs || lhs.getRank() != 2 || rhs.getRank() != 2)
+    return emitOptionalError(location, "expected 2-D operands");
+  bool transposeLhs = adaptor.getTransposeLhs(), transposeRhs = adaptor.getTransposeRhs();
+  int64_t m = lhs.getDimSize(transposeLhs ? 1 : 0);
+  int64_t k = lhs.getDimSize(transposeLhs ? 0 : 1);
+  int64_t kRhs = rhs.getDimSize(transposeRhs ? 1 : 0);
+  int64_t p = rhs.getDimSize(transposeRhs ? 0 : 1);
+  if (k != kRhs)
+    return emitOptionalError(location, "contracting sizes differ: ", k, " vs ", kRhs);
+  if (lhs.getElementType() != rhs.getElementType())
+    return emitOptionalError(location, "operand element types differ");
+  inferredReturnTypes.push_back(RankedTensorType::get({m, p}, lhs.getElementType()));
+  return success();
+}
+
+LogicalResult MaskedScaledLogSoftmaxOp::verify() {
+  auto type = cast<RankedTensorType>(getInput().getType());
+  if (type.getDimSize(0) != type.getDimSize(1) || type.getDimSize(0) < 2)
+    return emitOpError() << "expects a square input of size >= 2, got "
+                         << shapeString(type.getShape());
+  if (!(getScale().convertToDouble() > 0.0))
+    return emitOpError() << "scale must be > 0";
+  return success();
+}
+
+LogicalResult GatherPositivesOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto type = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  if (!type || type.getRank() != 2)
+    return emitOptionalError(location, "expected a 2-D input");
+  int64_t rows = type.getDimSize(0);
+  if (rows != type.getDimSize(1) || rows % 2 != 0 || rows < kMinNtXentRows)
+    return emitOptionalError(location, "expects a 2N x 2N input with N >= 2, got ",
+                             shapeString(type.getShape()));
+  inferredReturnTypes.push_back(RankedTensorType::get({rows}, type.getElementType()));
+  return success();
+}
+
+LogicalResult ReduceMeanOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto type = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  if (!type || !type.hasStaticShape() || type.getNumElements() < 1)
+    return emitOptionalError(location, "expects a non-empty static tensor");
+  inferredReturnTypes.push_back(RankedTensorType::get({}, type.getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Optimizers and learning-rate schedule
+//===----------------------------------------------------------------------===//
+
+LogicalResult LrScheduleOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  inferredReturnTypes.push_back(RankedTensorType::get({}, Float32Type::get(context)));
+  return success();
+}
+
+LogicalResult LrScheduleOp::verify() {
+  double base = getBaseLr().convertToDouble(), final = getFinalLr().convertToDouble();
+  if (!(base > 0.0))
+    return emitOpError() << "base_lr = " << base << " must be > 0";
+  if (final < 0.0 || final > base)
+    return emitOpError() << "final_lr = " << final << " must be in [0, base_lr]";
+  int64_t warmup = getWarmupStepsAttr().getInt();
+  int64_t total = getTotalStepsAttr().getInt();
+  if (total < 1 || warmup < 0 || warmup > total)
+    return emitOpError() << "needs 0 <= warmup_steps (" << warmup
+                         << ") <= total_steps (" << total
+                         << ") and total_steps >= 1";
+  return success();
+}
+
+namespace {
+LogicalResult verifyMomentumAndDecay(Operation *op, double momentum,
+                                     double weightDecay) {
+  if (momentum < 0.0 || momentum >= 1.0)
+    return op->emitOpError() << "momentum = " << momentum << " must be in [0, 1)";
+  if (weightDecay < 0.0)
+    return op->emitOpError() << "weight_decay = " << weightDecay << " must be >= 0";
+  return success();
+}
+} // namespace
+
+LogicalResult SgdUpdateOp::verify() {
+  return verifyMomentumAndDecay(*this, getMomentum().convertToDouble(),
+                                getWeightDecay().convertToDouble());
+}
+
+LogicalResult AdamWUpdateOp::verify() {
+  for (auto [name, beta] : {std::pair<StringRef, double>{"beta1", getBeta1().convertToDouble()},
+                            {"beta2", getBeta2().convertToDouble()}})
+    if (beta < 0.0 || beta >= 1.0)
+      return emitOpError() << name << " = " << beta << " must be in [0, 1)";
+  if (!(getEpsilon().convertToDouble() > 0.0))
+    return emitOpError() << "epsilon must be > 0";
+  if (getWeightDecay().convertToDouble() < 0.0)
+    return emitOpError() << "weight_decay must be >= 0";
+  return success();
+}
+
+LogicalResult LarsUpdateOp::verify() {
+  double weightDecay = getWeightDecay().convertToDouble();
+  if (failed(verifyMomentumAndDecay(*this, getMomentum().convertToDouble(),
+                                    weightDecay)))
+    return failure();
+  if (!(getTrustCoefficient().convertToDouble() > 0.0))
+    return emitOpError() << "trust_coefficient must be > 0";
+  if (!getLayerAdaptation() && weightDecay != 0.0)
+    return emitOpError() << "weight_decay must be 0 without layer_adaptation "
+                            "(SimCLR excludes biases and batch-norm parameters "
+                            "from both)";
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "simclr/Dialect/Simclr/IR/SimclrOps.cpp.inc"
