@@ -40,12 +40,22 @@ enum class EmitKind {
 };
 
 cl::OptionCategory simclrcCategory("simclrc options");
+cl::OptionCategory mlirCategory("MLIR options (IR printing, timing, diagnostics)");
+
+/// Shows MLIR's own flags (all named mlir-*) in --help beside simclrc's and
+/// hides the thousands of LLVM code-generation flags that libLLVM registers.
+void organizeHelp() {
+  for (auto &entry : cl::getRegisteredOptions())
+    if (entry.getKey().starts_with("mlir-"))
+      entry.getValue()->addCategory(mlirCategory);
+  cl::HideUnrelatedOptions({&simclrcCategory, &mlirCategory});
+}
 
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("<spec.toml | graph.mlir>"),
                                cl::Required, cl::cat(simclrcCategory));
 
-cl::opt<std::string> outputPath(simclr::flags::kOutput.name,
-                                cl::desc(simclr::flags::kOutput.help),
+cl::opt<std::string> outputPath(llvm::StringRef(::simclr::flags::kOutput.name),
+                                cl::desc(::simclr::flags::kOutput.help),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(simclrcCategory));
 
@@ -90,18 +100,18 @@ FailureOr<OwningOpRef<ModuleOp>> loadInput(MLIRContext &context,
       return failure();
     return module;
   }
-  simclr::Expected<simclr::frontend::TrainingSpec> spec =
-      simclr::frontend::readSpecFile(inputPath);
+  ::simclr::Expected<::simclr::frontend::TrainingSpec> spec =
+      ::simclr::frontend::readSpecFile(inputPath);
   if (!spec) {
     fail(spec.status().message());
     return failure();
   }
-  return simclr::frontend::buildSimclrModule(context, *spec);
+  return ::simclr::frontend::buildSimclrModule(context, *spec);
 }
 
 void buildPipeline(PassManager &pm) {
   if (decomposeNtXent)
-    pm.addPass(simclr::createSimclrDecomposeNtXent());
+    pm.addPass(mlir::simclr::createSimclrDecomposeNtXent());
   pm.addPass(createCSEPass());
 }
 
@@ -113,18 +123,16 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
-  cl::HideUnrelatedOptions({&simclrcCategory, &cl::getGeneralCategory()});
+  organizeHelp();
   cl::ParseCommandLineOptions(
       argc, argv,
       "simclrc: compiles a SimCLR training spec.\n\n"
       "  simclrc examples/fashion-mnist.toml --emit=graph -o graph.mlir\n"
       "  simclrc examples/cifar10-simclr-paper.toml --print-param-count\n\n"
-      "MLIR's IR-printing flags (--mlir-print-ir-after-all, "
-      "--mlir-print-ir-before=..., --mlir-print-debuginfo, ...) and "
-      "--mlir-timing apply; --help-hidden lists them.\n");
+      "MLIR's IR-printing, timing and diagnostic flags apply (listed below).\n");
 
   DialectRegistry registry;
-  registry.insert<simclr::SimclrDialect, func::FuncDialect>();
+  registry.insert<mlir::simclr::SimclrDialect, func::FuncDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;
@@ -135,8 +143,8 @@ int main(int argc, char **argv) {
     return 1;
 
   if (printParamCount) {
-    FailureOr<simclr::frontend::ParameterCounts> counts =
-        simclr::frontend::countParameters(**module);
+    FailureOr<::simclr::frontend::ParameterCounts> counts =
+        ::simclr::frontend::countParameters(**module);
     if (failed(counts))
       return 1;
     llvm::outs() << "encoder: " << counts->encoder << "\n"
@@ -148,7 +156,8 @@ int main(int argc, char **argv) {
   DefaultTimingManager timing;
   applyDefaultTimingManagerCLOptions(timing);
   PassManager pm(&context, ModuleOp::getOperationName());
-  pm.enableTiming(timing.getRootScope());
+  TimingScope timingScope = timing.getRootScope();
+  pm.enableTiming(timingScope);
   if (failed(applyPassManagerCLOptions(pm)))
     return fail("simclrc: error: invalid pass manager options");
   buildPipeline(pm);

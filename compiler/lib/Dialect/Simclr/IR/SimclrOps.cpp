@@ -16,6 +16,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cstdio>
+
 using namespace mlir;
 using namespace mlir::simclr;
 
@@ -29,9 +31,29 @@ std::string shapeString(ArrayRef<int64_t> shape) {
   return result;
 }
 
+/// Formats a number as a person writes it ("0.5", "1e-06"); MLIR's
+/// diagnostics would print doubles as "5.000000e-01".
+std::string num(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%g", value);
+  return buffer;
+}
+
+/// Reports an error through `emitError` when one is given (verification) and
+/// stays silent otherwise (result-type inference while building).
+using EmitErrorFn = llvm::function_ref<InFlightDiagnostic()>;
+template <typename... Args>
+LogicalResult failWith(EmitErrorFn emitError, const Args &...args) {
+  if (emitError) {
+    InFlightDiagnostic diag = emitError();
+    (diag << ... << args);
+  }
+  return failure();
+}
+
 LogicalResult verifyProbability(Operation *op, double p) {
   if (p < 0.0 || p > 1.0)
-    return op->emitOpError() << "probability p = " << p
+    return op->emitOpError() << "probability p = " << num(p)
                              << " must be in [0, 1]";
   return success();
 }
@@ -44,11 +66,11 @@ LogicalResult verifyRange(Operation *op, StringRef name, ArrayRef<double> range,
   bool lowOk = allowZero ? lo >= 0.0 : lo > 0.0;
   if (!lowOk || lo > hi || (upper && hi > *upper)) {
     InFlightDiagnostic diag = op->emitOpError()
-                              << name << " = [" << lo << ", " << hi
+                              << name << " = [" << num(lo) << ", " << num(hi)
                               << "] must satisfy 0 " << (allowZero ? "<=" : "<")
                               << " lo <= hi";
     if (upper)
-      diag << " <= " << *upper;
+      diag << " <= " << num(*upper);
     return diag;
   }
   return success();
@@ -80,6 +102,40 @@ int64_t windowOutputSize(int64_t input, int64_t kernel, int64_t stride,
 
 } // namespace
 
+/// Checks that `op`'s operands compose (through `inferFn`) and that its
+/// written result types are the inferred ones.
+template <typename OpT, typename InferFn>
+LogicalResult verifyInferredResults(OpT op, InferFn inferFn) {
+  SmallVector<Type, 3> inferred;
+  if (failed(inferFn(typename OpT::Adaptor(op), [&] { return op.emitOpError(); },
+                     inferred)))
+    return failure();
+  if (TypeRange(inferred) != op->getResultTypes()) {
+    InFlightDiagnostic diag = op.emitOpError() << "result type(s) ";
+    llvm::interleaveComma(op->getResultTypes(), diag);
+    diag << " differ from the inferred ";
+    llvm::interleaveComma(inferred, diag);
+    return diag;
+  }
+  return success();
+}
+
+/// Defines inferReturnTypes and isCompatibleReturnTypes of a
+/// Simclr_InferredOp from its inference function. While building, an op
+/// with inconsistent operands gets a placeholder result type; verification
+/// defers to verify() (verifyInferredResults), which reports the problem.
+#define SIMCLR_DEFINE_DEFERRED_INFERENCE(OpT, inferFn)                         \
+  LogicalResult OpT::inferReturnTypes(                                         \
+      MLIRContext *context, std::optional<Location> location, Adaptor adaptor, \
+      SmallVectorImpl<Type> &inferredReturnTypes) {                            \
+    if (failed(inferFn(adaptor, nullptr, inferredReturnTypes)))                \
+      inferredReturnTypes.assign(1, NoneType::get(context));                   \
+    return success();                                                          \
+  }                                                                            \
+  bool OpT::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {    \
+    return true;                                                               \
+  }
+
 //===----------------------------------------------------------------------===//
 // Randomness and input conversion
 //===----------------------------------------------------------------------===//
@@ -98,20 +154,23 @@ LogicalResult ImageToFloatOp::verify() {
 // Augmentations
 //===----------------------------------------------------------------------===//
 
-LogicalResult RandomResizedCropOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+/// Result types of RandomResizedCropOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferRandomResizedCrop(RandomResizedCropOp::Adaptor adaptor, EmitErrorFn emitError,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
   if (!input || input.getRank() != 4)
-    return emitOptionalError(location, "expected an NCHW input");
+    return failWith(emitError, "expected an NCHW input");
   ArrayRef<int64_t> size = adaptor.getSize();
   inferredReturnTypes.push_back(RankedTensorType::get(
       {input.getDimSize(0), input.getDimSize(1), size[0], size[1]},
       input.getElementType()));
   return success();
 }
+SIMCLR_DEFINE_DEFERRED_INFERENCE(RandomResizedCropOp, inferRandomResizedCrop)
 
 LogicalResult RandomResizedCropOp::verify() {
+  if (failed(verifyInferredResults(*this, inferRandomResizedCrop)))
+    return failure();
   if (failed(verifyRange(*this, "scale", getScale(), /*allowZero=*/false, 1.0)))
     return failure();
   return verifyRange(*this, "ratio", getRatio(), /*allowZero=*/false,
@@ -134,11 +193,11 @@ LogicalResult ColorJitterOp::verify() {
                         Factor{"contrast", getContrast().convertToDouble()},
                         Factor{"saturation", getSaturation().convertToDouble()}})
     if (factor.value < 0.0)
-      return emitOpError() << factor.name << " = " << factor.value
+      return emitOpError() << factor.name << " = " << num(factor.value)
                            << " must be >= 0";
   double hue = getHue().convertToDouble();
   if (hue < 0.0 || hue > kMaxHueShift)
-    return emitOpError() << "hue = " << hue << " must be in [0, 0.5]";
+    return emitOpError() << "hue = " << num(hue) << " must be in [0, 0.5]";
   int64_t channels = channelsOf(getInput().getType());
   if (channels != 1 && channels != 3)
     return emitOpError() << "expects 1 or 3 channels, got " << channels;
@@ -188,7 +247,7 @@ LogicalResult NormalizeOp::verify() {
                          << getMean().size() << " and " << getStd().size();
   for (auto [c, std] : llvm::enumerate(getStd()))
     if (!(std > 0.0))
-      return emitOpError() << "std[" << c << "] = " << std << " must be > 0";
+      return emitOpError() << "std[" << c << "] = " << num(std) << " must be > 0";
   return success();
 }
 
@@ -196,30 +255,30 @@ LogicalResult NormalizeOp::verify() {
 // Encoder
 //===----------------------------------------------------------------------===//
 
-LogicalResult Conv2DOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+/// Result type of Conv2DOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferConv2D(Conv2DOp::Adaptor adaptor, EmitErrorFn emitError,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
   auto filter = dyn_cast<RankedTensorType>(adaptor.getFilter().getType());
   if (!input || !filter || input.getRank() != 4 || filter.getRank() != 4)
-    return emitOptionalError(location, "expected NCHW input and FCHW filter");
+    return failWith(emitError, "expected NCHW input and FCHW filter");
   int64_t groups = adaptor.getGroupsAttr().getInt();
   int64_t channels = input.getDimSize(1), filters = filter.getDimSize(0);
   if (groups <= 0 || channels % groups != 0 || filters % groups != 0)
-    return emitOptionalError(location, "groups = ", groups,
+    return failWith(emitError, "groups = ", groups,
                              " must divide the input channels (", channels,
                              ") and the filters (", filters, ")");
   if (filter.getDimSize(1) != channels / groups)
-    return emitOptionalError(location, "filter has ", filter.getDimSize(1),
+    return failWith(emitError, "filter has ", filter.getDimSize(1),
                              " input channels per group; the input gives ",
                              channels, "/", groups, " = ", channels / groups);
   if (input.getElementType() != filter.getElementType())
-    return emitOptionalError(location, "input and filter element types differ");
+    return failWith(emitError, "input and filter element types differ");
   if (Value bias = adaptor.getBias()) {
     auto biasType = cast<RankedTensorType>(bias.getType());
     if (biasType.getDimSize(0) != filters ||
         biasType.getElementType() != input.getElementType())
-      return emitOptionalError(location, "bias must be a ", filters,
+      return failWith(emitError, "bias must be a ", filters,
                                "-entry tensor of the input's element type");
   }
   ArrayRef<int64_t> stride = adaptor.getStride(), padding = adaptor.getPadding(),
@@ -229,8 +288,8 @@ LogicalResult Conv2DOp::inferReturnTypes(
     int64_t size = windowOutputSize(input.getDimSize(2 + i), filter.getDimSize(2 + i),
                                     stride[i], padding[i], dilation[i]);
     if (size < 1)
-      return emitOptionalError(
-          location, "a ", filter.getDimSize(2), "x", filter.getDimSize(3),
+      return failWith(
+          emitError, "a ", filter.getDimSize(2), "x", filter.getDimSize(3),
           " filter (dilation ", dilation[0], "x", dilation[1], ", padding ",
           padding[0], "x", padding[1], ") does not fit the ",
           input.getDimSize(2), "x", input.getDimSize(3), " input");
@@ -241,19 +300,27 @@ LogicalResult Conv2DOp::inferReturnTypes(
       input.getElementType()));
   return success();
 }
+SIMCLR_DEFINE_DEFERRED_INFERENCE(Conv2DOp, inferConv2D)
 
-LogicalResult BatchNormTrainOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+LogicalResult Conv2DOp::verify() {
+  return verifyInferredResults(*this, inferConv2D);
+}
+
+/// Result types of BatchNormTrainOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferBatchNormTrain(BatchNormTrainOp::Adaptor adaptor, EmitErrorFn emitError,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
   if (!input || input.getRank() < 2)
-    return emitOptionalError(location, "expected an N x C or NCHW input");
+    return failWith(emitError, "expected an N x C or NCHW input");
   auto stats = RankedTensorType::get({input.getDimSize(1)}, input.getElementType());
   inferredReturnTypes.append({input, stats, stats});
   return success();
 }
+SIMCLR_DEFINE_DEFERRED_INFERENCE(BatchNormTrainOp, inferBatchNormTrain)
 
 LogicalResult BatchNormTrainOp::verify() {
+  if (failed(verifyInferredResults(*this, inferBatchNormTrain)))
+    return failure();
   int64_t channels = channelsOf(getInput().getType());
   if (failed(verifyPerChannel(*this, "scale", getScale().getType(), channels)) ||
       failed(verifyPerChannel(*this, "shift", getShift().getType(), channels)))
@@ -275,7 +342,7 @@ LogicalResult BatchNormInferenceOp::verify() {
 LogicalResult RunningStatsUpdateOp::verify() {
   double momentum = getMomentum().convertToDouble();
   if (momentum < 0.0 || momentum > 1.0)
-    return emitOpError() << "momentum = " << momentum << " must be in [0, 1]";
+    return emitOpError() << "momentum = " << num(momentum) << " must be in [0, 1]";
   // The unbiased correction count / (count - 1) needs two elements.
   int64_t count = getCountAttr().getInt();
   if (count < 2)
@@ -284,24 +351,24 @@ LogicalResult RunningStatsUpdateOp::verify() {
   return success();
 }
 
-LogicalResult MaxPool2DOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+/// Result type of MaxPool2DOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferMaxPool2D(MaxPool2DOp::Adaptor adaptor, EmitErrorFn emitError,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
   if (!input || input.getRank() != 4)
-    return emitOptionalError(location, "expected an NCHW input");
+    return failWith(emitError, "expected an NCHW input");
   ArrayRef<int64_t> kernel = adaptor.getKernel(), stride = adaptor.getStride(),
                     padding = adaptor.getPadding();
   SmallVector<int64_t, 2> spatial;
   for (int i = 0; i < 2; ++i) {
     // torch requires a window to overlap the input by at least half.
     if (padding[i] > kernel[i] / 2)
-      return emitOptionalError(location, "padding ", padding[i],
+      return failWith(emitError, "padding ", padding[i],
                                " exceeds half the kernel size ", kernel[i]);
     int64_t size = windowOutputSize(input.getDimSize(2 + i), kernel[i], stride[i],
                                     padding[i], /*dilation=*/1);
     if (size < 1)
-      return emitOptionalError(location, "a ", kernel[0], "x", kernel[1],
+      return failWith(emitError, "a ", kernel[0], "x", kernel[1],
                                " window does not fit the ", input.getDimSize(2),
                                "x", input.getDimSize(3), " input");
     spatial.push_back(size);
@@ -311,42 +378,57 @@ LogicalResult MaxPool2DOp::inferReturnTypes(
       input.getElementType()));
   return success();
 }
+SIMCLR_DEFINE_DEFERRED_INFERENCE(MaxPool2DOp, inferMaxPool2D)
 
-LogicalResult GlobalAvgPoolOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+LogicalResult MaxPool2DOp::verify() {
+  return verifyInferredResults(*this, inferMaxPool2D);
+}
+
+/// Result types of GlobalAvgPoolOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferGlobalAvgPool(GlobalAvgPoolOp::Adaptor adaptor, EmitErrorFn emitError,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
   if (!input || input.getRank() != 4)
-    return emitOptionalError(location, "expected an NCHW input");
+    return failWith(emitError, "expected an NCHW input");
   inferredReturnTypes.push_back(RankedTensorType::get(
       {input.getDimSize(0), input.getDimSize(1)}, input.getElementType()));
   return success();
 }
+SIMCLR_DEFINE_DEFERRED_INFERENCE(GlobalAvgPoolOp, inferGlobalAvgPool)
 
-LogicalResult LinearOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+LogicalResult GlobalAvgPoolOp::verify() {
+return verifyInferredResults(*this, inferGlobalAvgPool);
+}
+
+/// Result type of LinearOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferLinear(LinearOp::Adaptor adaptor, EmitErrorFn emitError,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
   auto weight = dyn_cast<RankedTensorType>(adaptor.getWeight().getType());
   if (!input || !weight || input.getRank() != 2 || weight.getRank() != 2)
-    return emitOptionalError(location, "expected 2-D input and weight");
+    return failWith(emitError, "expected 2-D input and weight");
   if (input.getDimSize(1) != weight.getDimSize(1))
-    return emitOptionalError(location, "input has ", input.getDimSize(1),
+    return failWith(emitError, "input has ", input.getDimSize(1),
                              " features but the weight (M x K) expects ",
                              weight.getDimSize(1));
   if (input.getElementType() != weight.getElementType())
-    return emitOptionalError(location, "input and weight element types differ");
+    return failWith(emitError, "input and weight element types differ");
   int64_t outputs = weight.getDimSize(0);
   if (Value bias = adaptor.getBias()) {
     auto biasType = cast<RankedTensorType>(bias.getType());
     if (biasType.getDimSize(0) != outputs ||
         biasType.getElementType() != input.getElementType())
-      return emitOptionalError(location, "bias must be a ", outputs,
+      return failWith(emitError, "bias must be a ", outputs,
                                "-entry tensor of the input's element type");
   }
   inferredReturnTypes.push_back(RankedTensorType::get(
       {input.getDimSize(0), outputs}, input.getElementType()));
   return success();
+}
+SIMCLR_DEFINE_DEFERRED_INFERENCE(LinearOp, inferLinear)
+
+LogicalResult LinearOp::verify() {
+  return verifyInferredResults(*this, inferLinear);
 }
 
 LogicalResult ReshapeOp::verify() {
@@ -362,31 +444,31 @@ LogicalResult ReshapeOp::verify() {
   return success();
 }
 
-LogicalResult ConcatOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+/// Result type of ConcatOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferConcat(ConcatOp::Adaptor adaptor, EmitErrorFn emitError,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   ValueRange inputs = adaptor.getInputs();
   if (inputs.empty())
-    return emitOptionalError(location, "needs at least one input");
+    return failWith(emitError, "needs at least one input");
   auto first = dyn_cast<RankedTensorType>(inputs.front().getType());
   if (!first)
-    return emitOptionalError(location, "expected ranked tensors");
+    return failWith(emitError, "expected ranked tensors");
   int64_t dim = adaptor.getDimAttr().getInt();
   if (dim >= first.getRank())
-    return emitOptionalError(location, "dim = ", dim, " is out of range for rank ",
+    return failWith(emitError, "dim = ", dim, " is out of range for rank ",
                              first.getRank());
   SmallVector<int64_t> shape(first.getShape());
   for (auto [index, value] : llvm::enumerate(inputs.drop_front())) {
     auto type = dyn_cast<RankedTensorType>(value.getType());
     if (!type || type.getRank() != first.getRank() ||
         type.getElementType() != first.getElementType())
-      return emitOptionalError(location, "input ", index + 1,
+      return failWith(emitError, "input ", index + 1,
                                " differs in rank or element type from input 0");
     for (int64_t d = 0; d < first.getRank(); ++d) {
       if (d == dim)
         continue;
       if (type.getDimSize(d) != first.getDimSize(d))
-        return emitOptionalError(location, "input ", index + 1, " has size ",
+        return failWith(emitError, "input ", index + 1, " has size ",
                                  type.getDimSize(d), " in dimension ", d,
                                  " where input 0 has ", first.getDimSize(d));
     }
@@ -394,6 +476,11 @@ LogicalResult ConcatOp::inferReturnTypes(
   }
   inferredReturnTypes.push_back(RankedTensorType::get(shape, first.getElementType()));
   return success();
+}
+SIMCLR_DEFINE_DEFERRED_INFERENCE(ConcatOp, inferConcat)
+
+LogicalResult ConcatOp::verify() {
+  return verifyInferredResults(*this, inferConcat);
 }
 
 //===----------------------------------------------------------------------===//
@@ -410,17 +497,20 @@ LogicalResult L2NormalizeOp::verify() {
 /// has its positive and at least 2N - 2 = 2 negatives.
 constexpr int64_t kMinNtXentRows = 4;
 
-LogicalResult NtXentOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+/// Result types of NtXentOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferNtXent(NtXentOp::Adaptor adaptor, EmitErrorFn emitError,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   auto input = dyn_cast<RankedTensorType>(adaptor.getEmbeddings().getType());
   if (!input)
-    return emitOptionalError(location, "expected a ranked tensor");
+    return failWith(emitError, "expected a ranked tensor");
   inferredReturnTypes.push_back(RankedTensorType::get({}, input.getElementType()));
   return success();
 }
+SIMCLR_DEFINE_DEFERRED_INFERENCE(NtXentOp, inferNtXent)
 
 LogicalResult NtXentOp::verify() {
+  if (failed(verifyInferredResults(*this, inferNtXent)))
+    return failure();
   int64_t rows = cast<RankedTensorType>(getEmbeddings().getType()).getDimSize(0);
   if (rows % 2 != 0 || rows < kMinNtXentRows)
     return emitOpError() << "expects 2N rows (two views of N images) with "
@@ -431,24 +521,29 @@ LogicalResult NtXentOp::verify() {
   return success();
 }
 
-LogicalResult MatmulOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+/// Result type of MatmulOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferMatmul(MatmulOp::Adaptor adaptor, EmitErrorFn emitError,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   auto lhs = dyn_cast<RankedTensorType>(adaptor.getLhs().getType());
   auto rhs = dyn_cast<RankedTensorType>(adaptor.getRhs().getType());
   if (!lhs || !rhs || lhs.getRank() != 2 || rhs.getRank() != 2)
-    return emitOptionalError(location, "expected 2-D operands");
+    return failWith(emitError, "expected 2-D operands");
   bool transposeLhs = adaptor.getTransposeLhs(), transposeRhs = adaptor.getTransposeRhs();
   int64_t m = lhs.getDimSize(transposeLhs ? 1 : 0);
   int64_t k = lhs.getDimSize(transposeLhs ? 0 : 1);
   int64_t kRhs = rhs.getDimSize(transposeRhs ? 1 : 0);
   int64_t p = rhs.getDimSize(transposeRhs ? 0 : 1);
   if (k != kRhs)
-    return emitOptionalError(location, "contracting sizes differ: ", k, " vs ", kRhs);
+    return failWith(emitError, "contracting sizes differ: ", k, " vs ", kRhs);
   if (lhs.getElementType() != rhs.getElementType())
-    return emitOptionalError(location, "operand element types differ");
+    return failWith(emitError, "operand element types differ");
   inferredReturnTypes.push_back(RankedTensorType::get({m, p}, lhs.getElementType()));
   return success();
+}
+SIMCLR_DEFINE_DEFERRED_INFERENCE(MatmulOp, inferMatmul)
+
+LogicalResult MatmulOp::verify() {
+  return verifyInferredResults(*this, inferMatmul);
 }
 
 LogicalResult MaskedScaledLogSoftmaxOp::verify() {
@@ -461,47 +556,60 @@ LogicalResult MaskedScaledLogSoftmaxOp::verify() {
   return success();
 }
 
-LogicalResult GatherPositivesOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+/// Result type of GatherPositivesOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferGatherPositives(GatherPositivesOp::Adaptor adaptor, EmitErrorFn emitError,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   auto type = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
   if (!type || type.getRank() != 2)
-    return emitOptionalError(location, "expected a 2-D input");
+    return failWith(emitError, "expected a 2-D input");
   int64_t rows = type.getDimSize(0);
   if (rows != type.getDimSize(1) || rows % 2 != 0 || rows < kMinNtXentRows)
-    return emitOptionalError(location, "expects a 2N x 2N input with N >= 2, got ",
+    return failWith(emitError, "expects a 2N x 2N input with N >= 2, got ",
                              shapeString(type.getShape()));
   inferredReturnTypes.push_back(RankedTensorType::get({rows}, type.getElementType()));
   return success();
 }
+SIMCLR_DEFINE_DEFERRED_INFERENCE(GatherPositivesOp, inferGatherPositives)
 
-LogicalResult ReduceMeanOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+LogicalResult GatherPositivesOp::verify() {
+  return verifyInferredResults(*this, inferGatherPositives);
+}
+
+/// Result types of ReduceMeanOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferReduceMean(ReduceMeanOp::Adaptor adaptor, EmitErrorFn emitError,
     SmallVectorImpl<Type> &inferredReturnTypes) {
   auto type = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
   if (!type || !type.hasStaticShape() || type.getNumElements() < 1)
-    return emitOptionalError(location, "expects a non-empty static tensor");
+    return failWith(emitError, "expects a non-empty static tensor");
   inferredReturnTypes.push_back(RankedTensorType::get({}, type.getElementType()));
   return success();
+}
+SIMCLR_DEFINE_DEFERRED_INFERENCE(ReduceMeanOp, inferReduceMean)
+
+LogicalResult ReduceMeanOp::verify() {
+return verifyInferredResults(*this, inferReduceMean);
 }
 
 //===----------------------------------------------------------------------===//
 // Optimizers and learning-rate schedule
 //===----------------------------------------------------------------------===//
 
-LogicalResult LrScheduleOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+/// Result types of LrScheduleOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferLrSchedule(LrScheduleOp::Adaptor adaptor, EmitErrorFn emitError,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  inferredReturnTypes.push_back(RankedTensorType::get({}, Float32Type::get(context)));
+  inferredReturnTypes.push_back(RankedTensorType::get({}, Float32Type::get(adaptor.getStep().getContext())));
   return success();
 }
+SIMCLR_DEFINE_DEFERRED_INFERENCE(LrScheduleOp, inferLrSchedule)
 
 LogicalResult LrScheduleOp::verify() {
+  if (failed(verifyInferredResults(*this, inferLrSchedule)))
+    return failure();
   double base = getBaseLr().convertToDouble(), final = getFinalLr().convertToDouble();
   if (!(base > 0.0))
-    return emitOpError() << "base_lr = " << base << " must be > 0";
+    return emitOpError() << "base_lr = " << num(base) << " must be > 0";
   if (final < 0.0 || final > base)
-    return emitOpError() << "final_lr = " << final << " must be in [0, base_lr]";
+    return emitOpError() << "final_lr = " << num(final) << " must be in [0, base_lr]";
   int64_t warmup = getWarmupStepsAttr().getInt();
   int64_t total = getTotalStepsAttr().getInt();
   if (total < 1 || warmup < 0 || warmup > total)
@@ -515,9 +623,9 @@ namespace {
 LogicalResult verifyMomentumAndDecay(Operation *op, double momentum,
                                      double weightDecay) {
   if (momentum < 0.0 || momentum >= 1.0)
-    return op->emitOpError() << "momentum = " << momentum << " must be in [0, 1)";
+    return op->emitOpError() << "momentum = " << num(momentum) << " must be in [0, 1)";
   if (weightDecay < 0.0)
-    return op->emitOpError() << "weight_decay = " << weightDecay << " must be >= 0";
+    return op->emitOpError() << "weight_decay = " << num(weightDecay) << " must be >= 0";
   return success();
 }
 } // namespace
@@ -531,7 +639,7 @@ LogicalResult AdamWUpdateOp::verify() {
   for (auto [name, beta] : {std::pair<StringRef, double>{"beta1", getBeta1().convertToDouble()},
                             {"beta2", getBeta2().convertToDouble()}})
     if (beta < 0.0 || beta >= 1.0)
-      return emitOpError() << name << " = " << beta << " must be in [0, 1)";
+      return emitOpError() << name << " = " << num(beta) << " must be in [0, 1)";
   if (!(getEpsilon().convertToDouble() > 0.0))
     return emitOpError() << "epsilon must be > 0";
   if (getWeightDecay().convertToDouble() < 0.0)

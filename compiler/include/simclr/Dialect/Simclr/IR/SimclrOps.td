@@ -42,6 +42,22 @@ def Simclr_F64Range : ConfinedAttr<DenseF64ArrayAttr, [DenseArrayCount<2>]>;
 class Simclr_Op<string mnemonic, list<Trait> traits = []>
     : Op<Simclr_Dialect, mnemonic, traits>;
 
+// An op whose result types follow from its operands and attributes, so its
+// builders need no result types. MLIR's InferTypeOpInterface verification
+// can only say "failed to infer returned types"; instead, inference yields
+// a placeholder when operands are inconsistent, isCompatibleReturnTypes
+// defers to verify(), and verify() reports the precise problem (operand
+// shapes that do not compose, or a written result type that differs from
+// the inferred one) at the op.
+class Simclr_InferredOp<string mnemonic, list<Trait> traits = []>
+    : Simclr_Op<mnemonic, !listconcat(traits, [InferTypeOpAdaptor])> {
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    static bool isCompatibleReturnTypes(::mlir::TypeRange inferred,
+                                        ::mlir::TypeRange actual);
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Randomness and input conversion
 //===----------------------------------------------------------------------===//
@@ -86,8 +102,8 @@ def Simclr_ImageToFloatOp : Simclr_Op<"image_to_float", [Pure]> {
 // Augmentations (not differentiated; each image draws from philox(key, n))
 //===----------------------------------------------------------------------===//
 
-def Simclr_RandomResizedCropOp : Simclr_Op<"random_resized_crop",
-    [Pure, InferTypeOpAdaptor]> {
+def Simclr_RandomResizedCropOp : Simclr_InferredOp<"random_resized_crop",
+    [Pure]> {
   let summary = "Crops a random area and aspect ratio, resized bilinearly";
   let description = [{
     For each image `n` of `input` (N x C x H x W), samples a crop exactly as
@@ -239,8 +255,8 @@ def Simclr_NormalizeOp : Simclr_Op<"normalize",
 // Encoder
 //===----------------------------------------------------------------------===//
 
-def Simclr_Conv2DOp : Simclr_Op<"conv2d",
-    [Pure, InferTypeOpAdaptor]> {
+def Simclr_Conv2DOp : Simclr_InferredOp<"conv2d",
+    [Pure]> {
   let summary = "2-D convolution (cross-correlation), NCHW x FCHW";
   let description = [{
     `result[n, f, y, x] = bias[f] + sum_{c, i, j} input[n, g*Cg + c,
@@ -271,8 +287,8 @@ def Simclr_Conv2DOp : Simclr_Op<"conv2d",
   }];
 }
 
-def Simclr_BatchNormTrainOp : Simclr_Op<"batch_norm_train",
-    [Pure, InferTypeOpAdaptor]> {
+def Simclr_BatchNormTrainOp : Simclr_InferredOp<"batch_norm_train",
+    [Pure]> {
   let summary = "Batch normalization with the batch's own statistics";
   let description = [{
     For input N x C (x H x W), per channel c over all n, h, w
@@ -385,8 +401,8 @@ def Simclr_AddOp : Simclr_Op<"add",
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
-def Simclr_MaxPool2DOp : Simclr_Op<"max_pool2d",
-    [Pure, InferTypeOpAdaptor]> {
+def Simclr_MaxPool2DOp : Simclr_InferredOp<"max_pool2d",
+    [Pure]> {
   let summary = "2-D max pooling, NCHW";
   let description = [{
     `result[n, c, y, x] = max_{i < kernel[0], j < kernel[1]}
@@ -408,8 +424,8 @@ def Simclr_MaxPool2DOp : Simclr_Op<"max_pool2d",
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 
-def Simclr_GlobalAvgPoolOp : Simclr_Op<"global_avg_pool",
-    [Pure, InferTypeOpAdaptor]> {
+def Simclr_GlobalAvgPoolOp : Simclr_InferredOp<"global_avg_pool",
+    [Pure]> {
   let summary = "Mean over the spatial dimensions, NCHW to N x C";
   let description = [{
     `result[n, c] = sum_{h, w} input[n, c, h, w] / (H * W)`: the encoder's
@@ -425,8 +441,8 @@ def Simclr_GlobalAvgPoolOp : Simclr_Op<"global_avg_pool",
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 
-def Simclr_LinearOp : Simclr_Op<"linear",
-    [Pure, InferTypeOpAdaptor]> {
+def Simclr_LinearOp : Simclr_InferredOp<"linear",
+    [Pure]> {
   let summary = "Fully connected layer, y = x W^T + b";
   let description = [{
     `result[n, m] = sum_k input[n, k] * weight[m, k] + bias[m]`: input N x K,
@@ -462,8 +478,8 @@ def Simclr_ReshapeOp : Simclr_Op<"reshape", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Simclr_ConcatOp : Simclr_Op<"concat",
-    [Pure, InferTypeOpAdaptor]> {
+def Simclr_ConcatOp : Simclr_InferredOp<"concat",
+    [Pure]> {
   let summary = "Concatenates tensors along one dimension";
   let description = [{
     Joins one or more tensors of one rank and element type along `dim`; all
@@ -503,8 +519,8 @@ def Simclr_L2NormalizeOp : Simclr_Op<"l2_normalize",
   let hasVerifier = 1;
 }
 
-def Simclr_NtXentOp : Simclr_Op<"nt_xent",
-    [Pure, InferTypeOpAdaptor]> {
+def Simclr_NtXentOp : Simclr_InferredOp<"nt_xent",
+    [Pure]> {
   let summary = "SimCLR's normalized temperature-scaled cross-entropy loss";
   let description = [{
     For embeddings z of shape 2N x D, rows [0, N) the first views and rows
@@ -532,8 +548,8 @@ def Simclr_NtXentOp : Simclr_Op<"nt_xent",
   let hasVerifier = 1;
 }
 
-def Simclr_MatmulOp : Simclr_Op<"matmul",
-    [Pure, InferTypeOpAdaptor]> {
+def Simclr_MatmulOp : Simclr_InferredOp<"matmul",
+    [Pure]> {
   let summary = "2-D matrix product with optional transposed operands";
   let description = [{
     `result = op(lhs) * op(rhs)` where `op(x)` is `x^T` if the corresponding
@@ -574,8 +590,8 @@ def Simclr_MaskedScaledLogSoftmaxOp : Simclr_Op<"masked_scaled_log_softmax",
   let hasVerifier = 1;
 }
 
-def Simclr_GatherPositivesOp : Simclr_Op<"gather_positives",
-    [Pure, InferTypeOpAdaptor]> {
+def Simclr_GatherPositivesOp : Simclr_InferredOp<"gather_positives",
+    [Pure]> {
   let summary = "Picks each row's sibling-view column";
   let description = [{
     For a 2N x 2N input, `result[i] = input[i, (i + N) mod 2N]`: the entry of
@@ -591,8 +607,8 @@ def Simclr_GatherPositivesOp : Simclr_Op<"gather_positives",
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 
-def Simclr_ReduceMeanOp : Simclr_Op<"reduce_mean",
-    [Pure, InferTypeOpAdaptor]> {
+def Simclr_ReduceMeanOp : Simclr_InferredOp<"reduce_mean",
+    [Pure]> {
   let summary = "Mean of all elements";
   let description = [{
     `result = sum(input) / numel(input)`, a 0-D tensor of the input's
@@ -627,8 +643,8 @@ def Simclr_ScaleOp : Simclr_Op<"scale", [Pure, AllTypesMatch<["input", "result"]
 // Optimizers and learning-rate schedule
 //===----------------------------------------------------------------------===//
 
-def Simclr_LrScheduleOp : Simclr_Op<"lr_schedule",
-    [Pure, InferTypeOpAdaptor]> {
+def Simclr_LrScheduleOp : Simclr_InferredOp<"lr_schedule",
+    [Pure]> {
   let summary = "Linear warm-up followed by cosine decay";
   let description = [{
     For the 0-based step t (a 0-D i64 tensor), W = warmup_steps,
