@@ -37,6 +37,8 @@ namespace {
 enum class EmitKind {
   /// The verified graph-level `simclr` module.
   Graph,
+  /// The graph with @train_step: forward, backward, optimizer update.
+  TrainStep,
 };
 
 cl::OptionCategory simclrcCategory("simclrc options");
@@ -63,7 +65,10 @@ cl::opt<EmitKind> emitKind(
     "emit", cl::desc("The stage to print"), cl::init(EmitKind::Graph),
     cl::values(clEnumValN(EmitKind::Graph, "graph",
                           "graph-level simclr IR: forward loss, optimizer "
-                          "update and feature extraction")),
+                          "update and feature extraction"),
+               clEnumValN(EmitKind::TrainStep, "train-step",
+                          "@train_step: two views, forward, NT-Xent, backward "
+                          "(simclr-autodiff), optimizer update and schedule")),
     cl::cat(simclrcCategory));
 
 cl::opt<bool> printParamCount(
@@ -112,6 +117,14 @@ FailureOr<OwningOpRef<ModuleOp>> loadInput(MLIRContext &context,
 void buildPipeline(PassManager &pm) {
   if (decomposeNtXent)
     pm.addPass(mlir::simclr::createSimclrDecomposeNtXent());
+  pm.addPass(createCSEPass());
+  if (emitKind == EmitKind::Graph)
+    return;
+  mlir::simclr::SimclrAutodiffOptions autodiff;
+  autodiff.replaceSource = true;
+  pm.addPass(mlir::simclr::createSimclrAutodiff(autodiff));
+  pm.addPass(mlir::simclr::createSimclrBuildTrainStep());
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
 

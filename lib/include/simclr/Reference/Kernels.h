@@ -130,6 +130,17 @@ batchNormInference(const Tensor<T> &x, const Tensor<T> &gamma,
                    const Tensor<T> &beta, const Tensor<T> &mean,
                    const Tensor<T> &var, double eps);
 
+/// Per-channel standardization of x[N,C,H,W] (torchvision's Normalize):
+/// y = (x - mean[c]) / std[c], with C entries in mean and std, every std > 0.
+template <typename T>
+Expected<Tensor<T>> normalize(const Tensor<T> &x,
+                              const std::vector<double> &mean,
+                              const std::vector<double> &std);
+
+/// y[C] = sum of x[N,C] over N or of x[N,C,H,W] over N, H and W: the gradient
+/// of a per-channel bias.
+template <typename T> Expected<Tensor<T>> sumToChannels(const Tensor<T> &x);
+
 /// torch.nn.functional.normalize's default eps.
 constexpr double kL2NormalizeDefaultEps = 1e-12;
 
@@ -170,6 +181,35 @@ template <typename T> Tensor<T> scale(const Tensor<T> &x, double factor);
 /// dx = factor * dy.
 template <typename T>
 Tensor<T> scaleBackward(const Tensor<T> &dy, double factor);
+
+/// uint8 pixels to [0, 1]: y = x / 255, for x holding integers in [0, 255]
+/// (the pixel values of a uint8 image batch, carried in a float tensor).
+template <typename T> Expected<Tensor<T>> imageToFloat(const Tensor<T> &x);
+
+//===----------------------------------------------------------------------===//
+// Data movement (Elementwise.cpp)
+//===----------------------------------------------------------------------===//
+
+/// A tensor of `shape` with every element equal to the rank-0 `x`.
+template <typename T>
+Expected<Tensor<T>> broadcast(const Tensor<T> &x,
+                              const std::vector<int64_t> &shape);
+
+/// x's row-major elements with a new `shape` of the same element count.
+template <typename T>
+Expected<Tensor<T>> reshape(const Tensor<T> &x,
+                            const std::vector<int64_t> &shape);
+
+/// Joins one or more tensors of one rank along `dim`; every other extent must
+/// agree. The pointers must be non-null; they are only read.
+template <typename T>
+Expected<Tensor<T>> concat(const std::vector<const Tensor<T> *> &inputs,
+                           int64_t dim);
+
+/// y[..., i, ...] = x[..., offset + i, ...] along `dim` for i < size.
+template <typename T>
+Expected<Tensor<T>> slice(const Tensor<T> &x, int64_t dim, int64_t offset,
+                          int64_t size);
 
 //===----------------------------------------------------------------------===//
 // Pooling (Pool.cpp)

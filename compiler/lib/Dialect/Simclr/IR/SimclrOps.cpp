@@ -255,49 +255,61 @@ LogicalResult NormalizeOp::verify() {
 // Encoder
 //===----------------------------------------------------------------------===//
 
-/// Result type of Conv2DOp; reports inconsistent operands through `emitError`.
-static LogicalResult inferConv2D(Conv2DOp::Adaptor adaptor, EmitErrorFn emitError,
-    SmallVectorImpl<Type> &inferredReturnTypes) {
-  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
-  auto filter = dyn_cast<RankedTensorType>(adaptor.getFilter().getType());
+/// The output type of conv2d(input, filter[, bias]); shared by conv2d and
+/// its two gradient ops, which check the forward shapes they stand for.
+static FailureOr<RankedTensorType>
+convolutionResultType(Type inputType, Type filterType, Type biasType,
+                      ArrayRef<int64_t> stride, ArrayRef<int64_t> padding,
+                      ArrayRef<int64_t> dilation, int64_t groups,
+                      EmitErrorFn emitError) {
+  auto input = dyn_cast<RankedTensorType>(inputType);
+  auto filter = dyn_cast<RankedTensorType>(filterType);
   if (!input || !filter || input.getRank() != 4 || filter.getRank() != 4)
     return failWith(emitError, "expected NCHW input and FCHW filter");
-  int64_t groups = adaptor.getGroupsAttr().getInt();
   int64_t channels = input.getDimSize(1), filters = filter.getDimSize(0);
   if (groups <= 0 || channels % groups != 0 || filters % groups != 0)
     return failWith(emitError, "groups = ", groups,
-                             " must divide the input channels (", channels,
-                             ") and the filters (", filters, ")");
+                    " must divide the input channels (", channels,
+                    ") and the filters (", filters, ")");
   if (filter.getDimSize(1) != channels / groups)
     return failWith(emitError, "filter has ", filter.getDimSize(1),
-                             " input channels per group; the input gives ",
-                             channels, "/", groups, " = ", channels / groups);
+                    " input channels per group; the input gives ", channels,
+                    "/", groups, " = ", channels / groups);
   if (input.getElementType() != filter.getElementType())
     return failWith(emitError, "input and filter element types differ");
-  if (Value bias = adaptor.getBias()) {
-    auto biasType = cast<RankedTensorType>(bias.getType());
-    if (biasType.getDimSize(0) != filters ||
-        biasType.getElementType() != input.getElementType())
+  if (biasType) {
+    auto bias = cast<RankedTensorType>(biasType);
+    if (bias.getDimSize(0) != filters || bias.getElementType() != input.getElementType())
       return failWith(emitError, "bias must be a ", filters,
-                               "-entry tensor of the input's element type");
+                      "-entry tensor of the input's element type");
   }
-  ArrayRef<int64_t> stride = adaptor.getStride(), padding = adaptor.getPadding(),
-                    dilation = adaptor.getDilation();
   SmallVector<int64_t, 2> spatial;
   for (int i = 0; i < 2; ++i) {
     int64_t size = windowOutputSize(input.getDimSize(2 + i), filter.getDimSize(2 + i),
                                     stride[i], padding[i], dilation[i]);
     if (size < 1)
-      return failWith(
-          emitError, "a ", filter.getDimSize(2), "x", filter.getDimSize(3),
-          " filter (dilation ", dilation[0], "x", dilation[1], ", padding ",
-          padding[0], "x", padding[1], ") does not fit the ",
-          input.getDimSize(2), "x", input.getDimSize(3), " input");
+      return failWith(emitError, "a ", filter.getDimSize(2), "x",
+                      filter.getDimSize(3), " filter (dilation ", dilation[0], "x",
+                      dilation[1], ", padding ", padding[0], "x", padding[1],
+                      ") does not fit the ", input.getDimSize(2), "x",
+                      input.getDimSize(3), " input");
     spatial.push_back(size);
   }
-  inferredReturnTypes.push_back(RankedTensorType::get(
-      {input.getDimSize(0), filters, spatial[0], spatial[1]},
-      input.getElementType()));
+  return RankedTensorType::get({input.getDimSize(0), filters, spatial[0], spatial[1]},
+                               input.getElementType());
+}
+
+/// Result type of Conv2DOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferConv2D(Conv2DOp::Adaptor adaptor, EmitErrorFn emitError,
+                                 SmallVectorImpl<Type> &inferredReturnTypes) {
+  Value bias = adaptor.getBias();
+  FailureOr<RankedTensorType> type = convolutionResultType(
+      adaptor.getInput().getType(), adaptor.getFilter().getType(),
+      bias ? bias.getType() : Type(), adaptor.getStride(), adaptor.getPadding(),
+      adaptor.getDilation(), adaptor.getGroupsAttr().getInt(), emitError);
+  if (failed(type))
+    return failure();
+  inferredReturnTypes.push_back(*type);
   return success();
 }
 SIMCLR_DEFINE_DEFERRED_INFERENCE(Conv2DOp, inferConv2D)
@@ -351,31 +363,41 @@ LogicalResult RunningStatsUpdateOp::verify() {
   return success();
 }
 
-/// Result type of MaxPool2DOp; reports inconsistent operands through `emitError`.
-static LogicalResult inferMaxPool2D(MaxPool2DOp::Adaptor adaptor, EmitErrorFn emitError,
-    SmallVectorImpl<Type> &inferredReturnTypes) {
-  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+/// The output type of max_pool2d(input); shared with its gradient op.
+static FailureOr<RankedTensorType>
+poolResultType(Type inputType, ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
+               ArrayRef<int64_t> padding, EmitErrorFn emitError) {
+  auto input = dyn_cast<RankedTensorType>(inputType);
   if (!input || input.getRank() != 4)
     return failWith(emitError, "expected an NCHW input");
-  ArrayRef<int64_t> kernel = adaptor.getKernel(), stride = adaptor.getStride(),
-                    padding = adaptor.getPadding();
   SmallVector<int64_t, 2> spatial;
   for (int i = 0; i < 2; ++i) {
     // torch requires a window to overlap the input by at least half.
     if (padding[i] > kernel[i] / 2)
       return failWith(emitError, "padding ", padding[i],
-                               " exceeds half the kernel size ", kernel[i]);
+                      " exceeds half the kernel size ", kernel[i]);
     int64_t size = windowOutputSize(input.getDimSize(2 + i), kernel[i], stride[i],
                                     padding[i], /*dilation=*/1);
     if (size < 1)
       return failWith(emitError, "a ", kernel[0], "x", kernel[1],
-                               " window does not fit the ", input.getDimSize(2),
-                               "x", input.getDimSize(3), " input");
+                      " window does not fit the ", input.getDimSize(2), "x",
+                      input.getDimSize(3), " input");
     spatial.push_back(size);
   }
-  inferredReturnTypes.push_back(RankedTensorType::get(
+  return RankedTensorType::get(
       {input.getDimSize(0), input.getDimSize(1), spatial[0], spatial[1]},
-      input.getElementType()));
+      input.getElementType());
+}
+
+/// Result type of MaxPool2DOp; reports inconsistent operands through `emitError`.
+static LogicalResult inferMaxPool2D(MaxPool2DOp::Adaptor adaptor, EmitErrorFn emitError,
+                                    SmallVectorImpl<Type> &inferredReturnTypes) {
+  FailureOr<RankedTensorType> type =
+      poolResultType(adaptor.getInput().getType(), adaptor.getKernel(),
+                     adaptor.getStride(), adaptor.getPadding(), emitError);
+  if (failed(type))
+    return failure();
+  inferredReturnTypes.push_back(*type);
   return success();
 }
 SIMCLR_DEFINE_DEFERRED_INFERENCE(MaxPool2DOp, inferMaxPool2D)
@@ -588,6 +610,156 @@ SIMCLR_DEFINE_DEFERRED_INFERENCE(ReduceMeanOp, inferReduceMean)
 
 LogicalResult ReduceMeanOp::verify() {
 return verifyInferredResults(*this, inferReduceMean);
+}
+
+//===----------------------------------------------------------------------===//
+// Gradient helpers and adjoints
+//===----------------------------------------------------------------------===//
+
+LogicalResult BroadcastOp::verify() {
+  if (getInput().getType().getElementType() !=
+      cast<RankedTensorType>(getResult().getType()).getElementType())
+    return emitOpError() << "cannot change the element type";
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto out = cast<RankedTensorType>(getResult().getType());
+  int64_t dim = getDimAttr().getInt(), offset = getOffsetAttr().getInt();
+  if (in.getElementType() != out.getElementType() || in.getRank() != out.getRank())
+    return emitOpError() << "result must have the input's rank and element type";
+  if (dim >= in.getRank())
+    return emitOpError() << "dim = " << dim << " is out of range for rank " << in.getRank();
+  for (int64_t d = 0; d < in.getRank(); ++d)
+    if (d != dim && in.getDimSize(d) != out.getDimSize(d))
+      return emitOpError() << "result size " << out.getDimSize(d) << " in dimension " << d
+                           << " differs from the input's " << in.getDimSize(d);
+  if (offset + out.getDimSize(dim) > in.getDimSize(dim))
+    return emitOpError() << "range [" << offset << ", " << offset + out.getDimSize(dim)
+                         << ") exceeds the input's size " << in.getDimSize(dim)
+                         << " in dimension " << dim;
+  return success();
+}
+
+/// Result type of SumToChannelsOp.
+static LogicalResult inferSumToChannels(SumToChannelsOp::Adaptor adaptor,
+                                        EmitErrorFn emitError,
+                                        SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  if (!input || input.getRank() < 2)
+    return failWith(emitError, "expected an N x C or NCHW input");
+  inferredReturnTypes.push_back(
+      RankedTensorType::get({input.getDimSize(1)}, input.getElementType()));
+  return success();
+}
+SIMCLR_DEFINE_DEFERRED_INFERENCE(SumToChannelsOp, inferSumToChannels)
+
+LogicalResult SumToChannelsOp::verify() {
+  return verifyInferredResults(*this, inferSumToChannels);
+}
+
+/// Checks that conv2d(input, filter) with `op`'s attributes has the shape of
+/// `gradOutput`: the forward convolution a gradient op stands for.
+template <typename OpT>
+static LogicalResult verifyConvolutionGradient(OpT op, Type inputType, Type filterType) {
+  FailureOr<RankedTensorType> forward = convolutionResultType(
+      inputType, filterType, Type(), op.getStride(), op.getPadding(), op.getDilation(),
+      op.getGroupsAttr().getInt(), [&] { return op.emitOpError(); });
+  if (failed(forward))
+    return failure();
+  if (*forward != op.getGradOutput().getType())
+    return op.emitOpError() << "grad_output " << op.getGradOutput().getType()
+                            << " does not match the forward convolution's output "
+                            << *forward;
+  return success();
+}
+
+LogicalResult Conv2DBackwardInputOp::verify() {
+  return verifyConvolutionGradient(*this, getResult().getType(), getFilter().getType());
+}
+
+LogicalResult Conv2DBackwardFilterOp::verify() {
+  return verifyConvolutionGradient(*this, getInput().getType(), getResult().getType());
+}
+
+/// Result types of BatchNormTrainBackwardOp.
+static LogicalResult
+inferBatchNormTrainBackward(BatchNormTrainBackwardOp::Adaptor adaptor,
+                            EmitErrorFn emitError,
+                            SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto grad = dyn_cast<RankedTensorType>(adaptor.getGradOutput().getType());
+  if (!grad || grad.getRank() < 2)
+    return failWith(emitError, "expected an N x C or NCHW grad_output");
+  if (grad != adaptor.getInput().getType())
+    return failWith(emitError, "grad_output and input types differ");
+  auto stats = RankedTensorType::get({grad.getDimSize(1)}, grad.getElementType());
+  for (Value vector : {adaptor.getScale(), adaptor.getBatchMean(), adaptor.getBatchVar()})
+    if (vector.getType() != stats)
+      return failWith(emitError, "scale, batch_mean and batch_var must be ", stats);
+  inferredReturnTypes.append({grad, stats, stats});
+  return success();
+}
+SIMCLR_DEFINE_DEFERRED_INFERENCE(BatchNormTrainBackwardOp, inferBatchNormTrainBackward)
+
+LogicalResult BatchNormTrainBackwardOp::verify() {
+  if (failed(verifyInferredResults(*this, inferBatchNormTrainBackward)))
+    return failure();
+  if (!(getEpsilon().convertToDouble() > 0.0))
+    return emitOpError() << "epsilon must be > 0";
+  return success();
+}
+
+/// Result type of MaxPool2DBackwardOp: the input's, once the forward
+/// pooling of the input is checked to give grad_output's shape.
+static LogicalResult inferMaxPool2DBackward(MaxPool2DBackwardOp::Adaptor adaptor,
+                                            EmitErrorFn emitError,
+                                            SmallVectorImpl<Type> &inferredReturnTypes) {
+  FailureOr<RankedTensorType> forward =
+      poolResultType(adaptor.getInput().getType(), adaptor.getKernel(),
+                     adaptor.getStride(), adaptor.getPadding(), emitError);
+  if (failed(forward))
+    return failure();
+  if (*forward != adaptor.getGradOutput().getType())
+    return failWith(emitError, "grad_output ", adaptor.getGradOutput().getType(),
+                    " does not match the forward pooling's output ", *forward);
+  inferredReturnTypes.push_back(adaptor.getInput().getType());
+  return success();
+}
+SIMCLR_DEFINE_DEFERRED_INFERENCE(MaxPool2DBackwardOp, inferMaxPool2DBackward)
+
+LogicalResult MaxPool2DBackwardOp::verify() {
+  return verifyInferredResults(*this, inferMaxPool2DBackward);
+}
+
+LogicalResult GlobalAvgPoolBackwardOp::verify() {
+  auto grad = cast<RankedTensorType>(getGradOutput().getType());
+  auto result = cast<RankedTensorType>(getGradInput().getType());
+  if (grad.getDimSize(0) != result.getDimSize(0) ||
+      grad.getDimSize(1) != result.getDimSize(1) ||
+      grad.getElementType() != result.getElementType())
+    return emitOpError() << "result " << result << " does not pool to grad_output " << grad;
+  return success();
+}
+
+/// Result type of GatherPositivesBackwardOp.
+static LogicalResult
+inferGatherPositivesBackward(GatherPositivesBackwardOp::Adaptor adaptor,
+                             EmitErrorFn emitError,
+                             SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto grad = dyn_cast<RankedTensorType>(adaptor.getGradOutput().getType());
+  if (!grad || grad.getRank() != 1)
+    return failWith(emitError, "expected a 1-D grad_output");
+  int64_t rows = grad.getDimSize(0);
+  if (rows % 2 != 0 || rows < kMinNtXentRows)
+    return failWith(emitError, "expects 2N entries with N >= 2, got ", rows);
+  inferredReturnTypes.push_back(RankedTensorType::get({rows, rows}, grad.getElementType()));
+  return success();
+}
+SIMCLR_DEFINE_DEFERRED_INFERENCE(GatherPositivesBackwardOp, inferGatherPositivesBackward)
+
+LogicalResult GatherPositivesBackwardOp::verify() {
+  return verifyInferredResults(*this, inferGatherPositivesBackward);
 }
 
 //===----------------------------------------------------------------------===//

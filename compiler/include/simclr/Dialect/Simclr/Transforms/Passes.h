@@ -2,6 +2,7 @@
 #ifndef SIMCLR_DIALECT_SIMCLR_TRANSFORMS_PASSES_H
 #define SIMCLR_DIALECT_SIMCLR_TRANSFORMS_PASSES_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 
@@ -9,6 +10,15 @@ namespace mlir::simclr {
 
 #define GEN_PASS_DECL
 #include "simclr/Dialect/Simclr/Transforms/Passes.h.inc"
+
+/// Adds to `source`'s module a function named `gradientName` that returns
+/// source's results followed by the gradient of its loss with respect to
+/// each parameter argument (see the simclr-autodiff pass). Counts built
+/// adjoints in `adjointCounter` when given. Errors are emitted at the
+/// function or the op that cannot be differentiated.
+FailureOr<func::FuncOp> differentiateFunction(func::FuncOp source,
+                                              StringRef gradientName,
+                                              llvm::Statistic *adjointCounter = nullptr);
 
 /// Adds the pattern rewriting simclr.nt_xent into its primitives.
 void populateDecomposeNtXentPatterns(RewritePatternSet &patterns);
