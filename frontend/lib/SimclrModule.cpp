@@ -96,16 +96,13 @@ Value buildAugmentation(OpBuilder &b, Location loc, const AugmentationSpec &aug,
   llvm_unreachable("unknown augmentation");
 }
 
-void buildForwardLoss(ModuleOp module, const TrainingSpec &spec, Type elementType) {
-  MLIRContext &context = *module.getContext();
-  Location specLoc = locationOf(context, spec, "");
-  func::FuncOp func = createFunction(module, kForwardLossName, specLoc);
-  NetworkBuilder net(func, NormMode::kTrain, elementType, spec.encoder.bnEpsilon,
-                     spec.encoder.bnMomentum);
+/// Adds the uint8 images and RNG key arguments and returns the 2N batch of
+/// two augmented views.
+Value buildAugmentedViews(NetworkBuilder &net, const TrainingSpec &spec,
+                          Type elementType) {
+  MLIRContext &context = *elementType.getContext();
   OpBuilder &b = net.builder();
   const DataSpec &data = spec.data;
-
-  net.setLoc(locationOf(context, spec, "data"));
   Value images = net.addArgument(
       imageBatchType(context, data.batchSize, data.channels, data.height, data.width),
       kKindImages, "images");
@@ -129,7 +126,30 @@ void buildForwardLoss(ModuleOp module, const TrainingSpec &spec, Type elementTyp
     }
     views.push_back(x);
   }
-  Value batch = b.create<ConcatOp>(net.loc(), views, b.getI64IntegerAttr(0));
+  return b.create<ConcatOp>(net.loc(), views, b.getI64IntegerAttr(0));
+}
+
+void buildForwardLoss(ModuleOp module, const TrainingSpec &spec, Type elementType,
+                      const BuildOptions &options) {
+  MLIRContext &context = *module.getContext();
+  Location specLoc = locationOf(context, spec, "");
+  func::FuncOp func = createFunction(module, kForwardLossName, specLoc);
+  NetworkBuilder net(func, NormMode::kTrain, elementType, spec.encoder.bnEpsilon,
+                     spec.encoder.bnMomentum);
+  OpBuilder &b = net.builder();
+  const DataSpec &data = spec.data;
+
+  net.setLoc(locationOf(context, spec, "data"));
+  Value batch;
+  if (options.viewsAsInput) {
+    auto [height, width] = encoderInputSize(spec);
+    batch = net.addArgument(RankedTensorType::get({kNumViews * data.batchSize,
+                                                   data.channels, height, width},
+                                                  elementType),
+                            kKindImages, "views");
+  } else {
+    batch = buildAugmentedViews(net, spec, elementType);
+  }
 
   net.setLoc(locationOf(context, spec, "encoder"));
   Value features = net.resnetEncoder(batch, spec.encoder);
@@ -305,7 +325,8 @@ void buildEncode(ModuleOp module, const TrainingSpec &spec, Type elementType) {
 } // namespace
 
 FailureOr<OwningOpRef<ModuleOp>> buildSimclrModule(MLIRContext &context,
-                                                   const TrainingSpec &spec) {
+                                                   const TrainingSpec &spec,
+                                                   const BuildOptions &options) {
   context.loadDialect<SimclrDialect, func::FuncDialect>();
   Location loc = locationOf(context, spec, "");
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc, spec.name);
@@ -316,7 +337,7 @@ FailureOr<OwningOpRef<ModuleOp>> buildSimclrModule(MLIRContext &context,
   (*module)->setAttr("simclr.total_steps", b.getI64IntegerAttr(spec.totalSteps()));
 
   Type elementType = elementTypeOf(context, spec.data.elementType);
-  buildForwardLoss(*module, spec, elementType);
+  buildForwardLoss(*module, spec, elementType, options);
   auto forward = module->lookupSymbol<func::FuncOp>(kForwardLossName);
   buildOptimizerUpdate(*module, spec, parametersOf(forward));
   buildEncode(*module, spec, elementType);

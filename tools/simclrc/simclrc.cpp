@@ -83,6 +83,13 @@ cl::opt<bool> decomposeNtXent(
              "log-softmax, gather) in the emitted graph"),
     cl::init(false), cl::cat(simclrcCategory));
 
+cl::opt<bool> viewsAsInput(
+    "views-as-input",
+    cl::desc("The training step takes the two augmented views (2N x C x H x W "
+             "float) instead of uint8 images and an RNG key, for an input "
+             "pipeline that augments outside the graph"),
+    cl::init(false), cl::cat(simclrcCategory));
+
 /// Prints a one-line error and returns the tool's failure exit code.
 int fail(const std::string &message) {
   llvm::errs() << message << "\n";
@@ -111,7 +118,9 @@ FailureOr<OwningOpRef<ModuleOp>> loadInput(MLIRContext &context,
     fail(spec.status().message());
     return failure();
   }
-  return ::simclr::frontend::buildSimclrModule(context, *spec);
+  ::simclr::frontend::BuildOptions options;
+  options.viewsAsInput = viewsAsInput;
+  return ::simclr::frontend::buildSimclrModule(context, *spec, options);
 }
 
 void buildPipeline(PassManager &pm) {

@@ -99,6 +99,15 @@ private:
 /// Output channels of the encoder (the dimension of h).
 int64_t encoderFeatureDim(const EncoderSpec &spec);
 
+/// Choices in how buildSimclrModule lays out the graph.
+struct BuildOptions {
+  /// @forward_loss takes the two augmented views as one floating-point
+  /// 2N x C x h x w argument (first views in rows [0, N)) instead of uint8
+  /// images and an RNG key: for an input pipeline that augments outside the
+  /// graph, and for tests that feed fixed views.
+  bool viewsAsInput = false;
+};
+
 /// Builds the module of a validated spec:
 ///   func.func @forward_loss(images: N x C x H x W ui8, rng_key, parameters...,
 ///                           running statistics...) -> (loss, running statistics')
@@ -114,7 +123,8 @@ int64_t encoderFeatureDim(const EncoderSpec &spec);
 /// Argument and result attributes (simclr.kind, simclr.name, ...) say what
 /// each value is. Reports errors through the context's diagnostic engine.
 mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
-buildSimclrModule(mlir::MLIRContext &context, const TrainingSpec &spec);
+buildSimclrModule(mlir::MLIRContext &context, const TrainingSpec &spec,
+                  const BuildOptions &options = {});
 
 /// Exact trainable parameter counts of a built module's @forward_loss.
 struct ParameterCounts {
