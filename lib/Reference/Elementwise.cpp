@@ -120,7 +120,8 @@ Expected<Tensor<T>> broadcast(const Tensor<T> &x,
 template <typename T>
 Expected<Tensor<T>> reshape(const Tensor<T> &x,
                             const std::vector<int64_t> &shape) {
-  SIMCLR_RETURN_IF_ERROR(detail::checkRank("reshape", "x", x, detail::kAnyRank));
+  SIMCLR_RETURN_IF_ERROR(
+      detail::checkRank("reshape", "x", x, detail::kAnyRank));
   SIMCLR_RETURN_IF_ERROR(checkTargetShape("reshape", shape));
   if (shapeNumElements(shape) != x.numElements())
     return detail::operandError("reshape", "x", x,
@@ -137,8 +138,8 @@ Expected<Tensor<T>> concat(const std::vector<const Tensor<T> *> &inputs,
   if (inputs.empty())
     return invalidArgument("concat: needs at least one input");
   const Tensor<T> &first = *inputs.front();
-  SIMCLR_RETURN_IF_ERROR(detail::checkRank(kernel, "inputs[0]", first,
-                                           detail::kAnyRank));
+  SIMCLR_RETURN_IF_ERROR(
+      detail::checkRank(kernel, "inputs[0]", first, detail::kAnyRank));
   if (dim < 0 || dim >= first.rank())
     return detail::operandError(kernel, "inputs[0]", first,
                                 "has no dimension " + std::to_string(dim));
@@ -183,9 +184,8 @@ Expected<Tensor<T>> slice(const Tensor<T> &x, int64_t dim, int64_t offset,
   if (offset < 0 || size < 0 || offset > extent - size)
     return detail::operandError(
         kernel, "x", x,
-        "has no range [" + std::to_string(offset) + ", " +
-            std::to_string(offset) + " + " + std::to_string(size) +
-            ") along dimension " + std::to_string(dim));
+        "cannot take " + std::to_string(size) + " elements from offset " +
+            std::to_string(offset) + " of dimension " + std::to_string(dim));
   std::vector<int64_t> shape = x.shape;
   shape[static_cast<size_t>(dim)] = size;
   Tensor<T> y = Tensor<T>::zeros(shape);
@@ -204,7 +204,7 @@ Expected<Tensor<T>> slice(const Tensor<T> &x, int64_t dim, int64_t offset,
   template Expected<Tensor<T>> add(const Tensor<T> &, const Tensor<T> &);      \
   template Expected<BinaryGrads<T>> addBackward(const Tensor<T> &);            \
   template Tensor<T> scale(const Tensor<T> &, double);                         \
-  template Tensor<T> scaleBackward(const Tensor<T> &, double);               \
+  template Tensor<T> scaleBackward(const Tensor<T> &, double);                 \
   template Expected<Tensor<T>> imageToFloat(const Tensor<T> &);                \
   template Expected<Tensor<T>> broadcast(const Tensor<T> &,                    \
                                          const std::vector<int64_t> &);        \

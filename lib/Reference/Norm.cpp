@@ -1,9 +1,10 @@
-//===- Norm.cpp - Reference batch norm and L2 normalization ---------------===//
+//===- Norm.cpp - Reference batch norm, standardization and L2 norm -------===//
 #include "Checks.h"
 #include "simclr/Reference/Kernels.h"
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace simclr::ref {
 
@@ -185,6 +186,50 @@ batchNormInference(const Tensor<T> &x, const Tensor<T> &gamma,
 }
 
 template <typename T>
+Expected<Tensor<T>> normalize(const Tensor<T> &x,
+                              const std::vector<double> &mean,
+                              const std::vector<double> &stddev) {
+  const char *kernel = "normalize";
+  SIMCLR_RETURN_IF_ERROR(detail::checkRank(kernel, "x", x, 4));
+  size_t channels = static_cast<size_t>(x.dim(1));
+  if (mean.size() != channels || stddev.size() != channels)
+    return detail::operandError(kernel, "x", x,
+                                "expected " + std::to_string(channels) +
+                                    " channel means and deviations, got " +
+                                    std::to_string(mean.size()) + " and " +
+                                    std::to_string(stddev.size()));
+  for (double deviation : stddev)
+    if (!(deviation > 0))
+      return invalidArgument("normalize: every stddev must be positive, got " +
+                             std::to_string(deviation));
+  ChannelView v{x.dim(0), x.dim(1), x.dim(2) * x.dim(3)};
+  Tensor<T> y = Tensor<T>::zeros(x.shape);
+  for (int64_t n = 0; n < v.n; ++n)
+    for (int64_t c = 0; c < v.c; ++c) {
+      T channelMean = static_cast<T>(mean[static_cast<size_t>(c)]);
+      T channelStd = static_cast<T>(stddev[static_cast<size_t>(c)]);
+      for (int64_t s = 0; s < v.s; ++s) {
+        int64_t i = v.index(n, c, s);
+        y.data[i] = (x.data[i] - channelMean) / channelStd;
+      }
+    }
+  return y;
+}
+
+template <typename T> Expected<Tensor<T>> sumToChannels(const Tensor<T> &x) {
+  Expected<ChannelView> viewOr = checkBatchNormInput("sumToChannels", x);
+  if (!viewOr)
+    return viewOr.takeStatus();
+  ChannelView v = *viewOr;
+  Tensor<T> y = Tensor<T>::zeros({v.c});
+  for (int64_t n = 0; n < v.n; ++n)
+    for (int64_t c = 0; c < v.c; ++c)
+      for (int64_t s = 0; s < v.s; ++s)
+        y.data[c] += x.data[v.index(n, c, s)];
+  return y;
+}
+
+template <typename T>
 Expected<Tensor<T>> l2Normalize(const Tensor<T> &x, double eps) {
   SIMCLR_RETURN_IF_ERROR(detail::checkRank("l2Normalize", "x", x, 2));
   Tensor<T> y = Tensor<T>::zeros(x.shape);
@@ -240,6 +285,10 @@ Expected<Tensor<T>> l2NormalizeBackward(const Tensor<T> &dy, const Tensor<T> &x,
   template Expected<Tensor<T>> batchNormInference(                             \
       const Tensor<T> &, const Tensor<T> &, const Tensor<T> &,                 \
       const Tensor<T> &, const Tensor<T> &, double);                           \
+  template Expected<Tensor<T>> normalize(const Tensor<T> &,                    \
+                                         const std::vector<double> &,          \
+                                         const std::vector<double> &);         \
+  template Expected<Tensor<T>> sumToChannels(const Tensor<T> &);               \
   template Expected<Tensor<T>> l2Normalize(const Tensor<T> &, double);         \
   template Expected<Tensor<T>> l2NormalizeBackward(const Tensor<T> &,          \
                                                    const Tensor<T> &, double);

@@ -1,4 +1,4 @@
-//===- DenseTest.cpp - Tests for reference linear, matmul and element-wise ===//
+//===- DenseTest.cpp - Tests for dense, element-wise and data movement ---===//
 #include "TestUtil.h"
 
 namespace simclr::ref {
@@ -159,6 +159,61 @@ TEST(ScaleTest, ForwardAndBackward) {
   testing::expectGradientMatches(
       "dx", scaleBackward(r, kFactor),
       [&](const TensorD &p) { return testing::dot(scale(p, kFactor), r); }, x);
+}
+
+TEST(ImageToFloatTest, DividesBy255AndRejectsNonPixels) {
+  TensorD x({1, 1, 1, 3}, {0, 51, 255});
+  testing::expectTensorNear(take(imageToFloat(x)), {0, 0.2, 1}, kExact);
+  EXPECT_FALSE(imageToFloat(TensorD({1}, {256})));
+  EXPECT_FALSE(imageToFloat(TensorD({1}, {-1})));
+  EXPECT_FALSE(imageToFloat(TensorD({1}, {0.5})));
+}
+
+TEST(BroadcastTest, CopiesTheScalar) {
+  TensorD y = take(broadcast(TensorD::scalar(2.5), {2, 3}));
+  EXPECT_EQ(y.shape, (std::vector<int64_t>{2, 3}));
+  testing::expectTensorNear(y, {2.5, 2.5, 2.5, 2.5, 2.5, 2.5}, kExact);
+  EXPECT_FALSE(broadcast(TensorD({1}, {1}), {2})) << "input must be rank 0";
+  EXPECT_FALSE(broadcast(TensorD::scalar(1), {-1}));
+}
+
+TEST(ReshapeTest, KeepsRowMajorOrder) {
+  TensorD y = take(reshape(TensorD({2, 3}, {1, 2, 3, 4, 5, 6}), {3, 1, 2}));
+  EXPECT_EQ(y.shape, (std::vector<int64_t>{3, 1, 2}));
+  testing::expectTensorNear(y, {1, 2, 3, 4, 5, 6}, kExact);
+  Expected<TensorD> bad = reshape(TensorD::zeros({2, 3}), {4});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.status().message().find("[4]"), std::string::npos);
+}
+
+TEST(ConcatSliceTest, MiddleDimensionRoundTrip) {
+  // a[2,1,2] and b[2,2,2] joined along dim 1: each outer row interleaves.
+  TensorD a({2, 1, 2}, {1, 2, 3, 4});
+  TensorD b({2, 2, 2}, {10, 11, 12, 13, 14, 15, 16, 17});
+  TensorD c = take(concat<double>({&a, &b}, 1));
+  EXPECT_EQ(c.shape, (std::vector<int64_t>{2, 3, 2}));
+  testing::expectTensorNear(c, {1, 2, 10, 11, 12, 13, 3, 4, 14, 15, 16, 17},
+                            kExact);
+  TensorD first = take(slice(c, 1, 0, 1));
+  TensorD rest = take(slice(c, 1, 1, 2));
+  EXPECT_EQ(first.shape, a.shape);
+  EXPECT_EQ(first.data, a.data);
+  EXPECT_EQ(rest.shape, b.shape);
+  EXPECT_EQ(rest.data, b.data);
+  TensorD rows = take(concat<double>({&a, &a}, 0));
+  testing::expectTensorNear(rows, {1, 2, 3, 4, 1, 2, 3, 4}, kExact);
+}
+
+TEST(ConcatSliceTest, RejectMismatches) {
+  TensorD a = TensorD::zeros({2, 3});
+  TensorD b = TensorD::zeros({2, 4});
+  EXPECT_FALSE(concat<double>({&a, &b}, 0)) << "dim 1 differs";
+  EXPECT_TRUE(concat<double>({&a, &b}, 1));
+  EXPECT_FALSE(concat<double>({&a}, 2));
+  EXPECT_FALSE(concat<double>({}, 0));
+  EXPECT_FALSE(slice(a, 1, 2, 2)) << "range [2, 4) exceeds extent 3";
+  EXPECT_FALSE(slice(a, 2, 0, 1));
+  EXPECT_TRUE(slice(a, 1, 3, 0));
 }
 
 } // namespace

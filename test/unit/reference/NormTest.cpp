@@ -125,6 +125,26 @@ TEST(L2NormalizeTest, UnitRowsAndZeroRow) {
   testing::expectTensorNear(y, {0.6, 0.8, 0, 0}, kClose);
 }
 
+TEST(NormalizeTest, PerChannel) {
+  // x[1,2,1,2]: channel 0 {1, 3} with mean 1, std 2; channel 1 {5, 9} with
+  // mean 5, std 4.
+  TensorD x({1, 2, 1, 2}, {1, 3, 5, 9});
+  testing::expectTensorNear(take(normalize(x, {1, 5}, {2, 4})), {0, 1, 0, 1},
+                            kClose);
+  EXPECT_FALSE(normalize(x, {1}, {2})) << "one mean for two channels";
+  EXPECT_FALSE(normalize(x, {1, 5}, {2, 0})) << "std must be positive";
+  EXPECT_FALSE(normalize(TensorD::zeros({2, 2}), {0, 0}, {1, 1}));
+}
+
+TEST(SumToChannelsTest, TwoAndFourDimensional) {
+  TensorD x2({2, 2}, {1, 2, 3, 4});
+  testing::expectTensorNear(take(sumToChannels(x2)), {4, 6}, kClose);
+  // x[2,2,1,2]: channel 0 holds {1,2} and {5,6}; channel 1 {3,4} and {7,8}.
+  TensorD x4({2, 2, 1, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  testing::expectTensorNear(take(sumToChannels(x4)), {14, 22}, kClose);
+  EXPECT_FALSE(sumToChannels(TensorD::zeros({3})));
+}
+
 TEST(L2NormalizeTest, BackwardMatchesFiniteDifferences) {
   std::mt19937_64 rng(3);
   TensorD x = testing::randomTensor({5, 7}, rng);

@@ -131,11 +131,11 @@ batchNormInference(const Tensor<T> &x, const Tensor<T> &gamma,
                    const Tensor<T> &var, double eps);
 
 /// Per-channel standardization of x[N,C,H,W] (torchvision's Normalize):
-/// y = (x - mean[c]) / std[c], with C entries in mean and std, every std > 0.
+/// y = (x - mean[c]) / stddev[c], with C entries in mean and stddev, each > 0.
 template <typename T>
 Expected<Tensor<T>> normalize(const Tensor<T> &x,
                               const std::vector<double> &mean,
-                              const std::vector<double> &std);
+                              const std::vector<double> &stddev);
 
 /// y[C] = sum of x[N,C] over N or of x[N,C,H,W] over N, H and W: the gradient
 /// of a per-channel bias.
