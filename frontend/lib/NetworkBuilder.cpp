@@ -62,7 +62,7 @@ RankedTensorType NetworkBuilder::tensorType(ArrayRef<int64_t> shape) const {
 }
 
 Value NetworkBuilder::addArgument(Type type, StringRef kind, StringRef name,
-                                  StringRef role, StringRef init) {
+                                  StringRef role, StringRef init, int64_t fanIn) {
   Value arg = func_.getBody().front().addArgument(type, loc_);
   NamedAttrList attrs;
   attrs.append(kKindAttrName, builder_.getStringAttr(kind));
@@ -72,13 +72,15 @@ Value NetworkBuilder::addArgument(Type type, StringRef kind, StringRef name,
     attrs.append(kRoleAttrName, builder_.getStringAttr(role));
   if (!init.empty())
     attrs.append(kInitAttrName, builder_.getStringAttr(init));
+  if (fanIn > 0)
+    attrs.append(kFanInAttrName, builder_.getI64IntegerAttr(fanIn));
   argAttrs_.push_back(std::move(attrs));
   return arg;
 }
 
 Value NetworkBuilder::parameter(StringRef name, ArrayRef<int64_t> shape,
-                                StringRef role, StringRef init) {
-  return addArgument(tensorType(shape), kKindParameter, name, role, init);
+                                StringRef role, StringRef init, int64_t fanIn) {
+  return addArgument(tensorType(shape), kKindParameter, name, role, init, fanIn);
 }
 
 Value NetworkBuilder::conv2d(Value input, StringRef name, int64_t filters,
@@ -125,10 +127,11 @@ Value NetworkBuilder::batchNorm(Value input, StringRef name) {
 Value NetworkBuilder::linear(Value input, StringRef name, int64_t outputs, bool bias) {
   int64_t inputs = cast<RankedTensorType>(input.getType()).getDimSize(1);
   Value weight = parameter((name + ".weight").str(), {outputs, inputs}, kRoleWeight,
-                           kInitUniformFanIn);
+                           kInitUniformFanIn, inputs);
   Value biasValue;
   if (bias)
-    biasValue = parameter((name + ".bias").str(), {outputs}, kRoleBias, kInitUniformFanIn);
+    biasValue = parameter((name + ".bias").str(), {outputs}, kRoleBias, kInitUniformFanIn,
+                          inputs);
   return builder_.create<LinearOp>(loc_, input, weight, biasValue);
 }
 

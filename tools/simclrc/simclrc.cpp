@@ -11,6 +11,7 @@
 #include "simclr/Dialect/Simclr/IR/SimclrDialect.h"
 #include "simclr/Dialect/Simclr/Transforms/Passes.h"
 #include "simclr/Frontend/GraphBuilder.h"
+#include "simclr/Frontend/InitialWeights.h"
 #include "simclr/Frontend/SpecReader.h"
 #include "simclr/Support/CommonFlags.h"
 
@@ -82,6 +83,16 @@ cl::opt<bool> decomposeNtXent(
     cl::desc("Express nt_xent through its primitives (matmul, masked scaled "
              "log-softmax, gather) in the emitted graph"),
     cl::init(false), cl::cat(simclrcCategory));
+
+cl::opt<std::string> initWeightsPath(
+    "init-weights",
+    cl::desc("Write the initial parameters and running statistics (torchvision "
+             "names, safetensors) to <file> and exit"),
+    cl::value_desc("file"), cl::cat(simclrcCategory));
+
+cl::opt<uint64_t> seed(llvm::StringRef(::simclr::flags::kSeed.name),
+                       cl::desc(::simclr::flags::kSeed.help), cl::init(0),
+                       cl::cat(simclrcCategory));
 
 cl::opt<bool> viewsAsInput(
     "views-as-input",
@@ -174,6 +185,9 @@ int main(int argc, char **argv) {
                  << "total: " << counts->total() << "\n";
     return 0;
   }
+
+  if (!initWeightsPath.empty())
+    return failed(::simclr::frontend::writeInitialWeights(**module, seed, initWeightsPath));
 
   DefaultTimingManager timing;
   applyDefaultTimingManagerCLOptions(timing);

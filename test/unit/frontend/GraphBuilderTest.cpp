@@ -1,7 +1,10 @@
 //===- GraphBuilderTest.cpp - Tests of the C++ builder API ----------------===//
 #include "simclr/Dialect/Simclr/IR/SimclrOps.h"
 #include "simclr/Frontend/GraphBuilder.h"
+#include "simclr/Frontend/InitialWeights.h"
 #include "simclr/Frontend/SpecReader.h"
+#include "simclr/Support/FileIO.h"
+#include "simclr/Support/Safetensors.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Verifier.h"
@@ -152,6 +155,40 @@ TEST_F(GraphBuilderTest, NetworkBuilderBuildsCustomNetworks) {
   EXPECT_EQ(func.getArgAttrOfType<mlir::StringAttr>(1, mlir::simclr::kInitAttrName).getValue(),
             "kaiming_normal_fan_out");
   module->erase();
+}
+
+// Initial weights carry torchvision's names and schemes, so a PyTorch user
+// can load them; running statistics start at (0, 1).
+TEST_F(GraphBuilderTest, InitialWeightsAreNamedAndInitialized) {
+  TrainingSpec spec = imagenetSpec("resnet18");
+  mlir::OwningOpRef<mlir::ModuleOp> module = build(spec);
+  const char *tmp = std::getenv("SIMCLR_TEST_TMPDIR");
+  Expected<std::string> dir = makeTempDirectory(tmp ? tmp : "/tmp", "weights");
+  ASSERT_TRUE(dir.hasValue()) << dir.status().message();
+  std::string path = *dir + "/init.safetensors";
+  ASSERT_TRUE(mlir::succeeded(writeInitialWeights(*module, /*seed=*/5, path)));
+
+  Expected<SafetensorsReader> reader = SafetensorsReader::open(path);
+  ASSERT_TRUE(reader.hasValue()) << reader.status().message();
+  // 64 parameters and 2 statistics for each of the 20 batch norms.
+  EXPECT_EQ(reader->tensors().size(), 64u + 40u);
+  std::vector<float> conv(64 * 3 * 7 * 7), bias(128), runningVar(64);
+  ASSERT_TRUE(reader->read("conv1.weight", DType::kF32, {64, 3, 7, 7}, conv.data(),
+                           conv.size() * sizeof(float)).isOk());
+  ASSERT_TRUE(reader->read("projector.2.bias", DType::kF32, {128}, bias.data(),
+                           bias.size() * sizeof(float)).isOk());
+  ASSERT_TRUE(reader->read("bn1.running_var", DType::kF32, {64}, runningVar.data(),
+                           runningVar.size() * sizeof(float)).isOk());
+  double sumSquares = 0;
+  for (float v : conv)
+    sumSquares += v * v;
+  // kaiming_normal_ fan_out: std = sqrt(2 / (64 * 49)).
+  EXPECT_NEAR(std::sqrt(sumSquares / conv.size()), std::sqrt(2.0 / (64 * 49)), 0.03);
+  // The head's last bias uses its layer's fan_in (512), not its own size.
+  for (float v : bias)
+    EXPECT_LE(std::abs(v), 1.0 / std::sqrt(512.0));
+  EXPECT_EQ(runningVar, std::vector<float>(64, 1.0f));
+  EXPECT_EQ(reader->metadata().at("seed"), "5");
 }
 
 } // namespace

@@ -45,10 +45,11 @@ public:
   /// strings; `role` and `init` may be empty.
   mlir::Value addArgument(mlir::Type type, llvm::StringRef kind,
                           llvm::StringRef name, llvm::StringRef role = {},
-                          llvm::StringRef init = {});
-  /// Declares a trainable parameter.
+                          llvm::StringRef init = {}, int64_t fanIn = 0);
+  /// Declares a trainable parameter; `fanIn` (> 0) is recorded for
+  /// initializers that need it.
   mlir::Value parameter(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
-                        llvm::StringRef role, llvm::StringRef init);
+                        llvm::StringRef role, llvm::StringRef init, int64_t fanIn = 0);
 
   // Layers. `name` is the torchvision module path ("layer1.0.conv1").
   mlir::Value conv2d(mlir::Value input, llvm::StringRef name, int64_t filters,

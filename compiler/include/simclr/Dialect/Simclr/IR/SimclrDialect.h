@@ -24,6 +24,9 @@ constexpr llvm::StringLiteral kRoleAttrName = "simclr.role";
 /// `simclr.init`: how the runtime initializes a parameter or statistic
 /// ("kaiming_normal_fan_out", "uniform_fan_in", "ones", "zeros").
 constexpr llvm::StringLiteral kInitAttrName = "simclr.init";
+/// `simclr.fan_in` (i64) of a "uniform_fan_in" parameter: its layer's input
+/// width, which a bias cannot know from its own shape.
+constexpr llvm::StringLiteral kFanInAttrName = "simclr.fan_in";
 
 constexpr llvm::StringLiteral kKindImages = "images";
 constexpr llvm::StringLiteral kKindRngKey = "rng_key";
