@@ -16,6 +16,7 @@
 #include "simclr/Reference/ReferenceExecutor.h"
 
 #include "simclr/Dialect/Simclr/IR/SimclrOps.h"
+#include "simclr/Reference/Augment.h"
 #include "simclr/Reference/Kernels.h"
 
 #include "mlir/IR/Verifier.h"
@@ -54,6 +55,12 @@ template <typename ConvOp> ref::Conv2dOptions convOptions(ConvOp op) {
   options.dilation = toPair(op.getDilation());
   options.groups = op.getGroupsAttr().getInt();
   return options;
+}
+
+/// A verified two-element f64 range attribute ([lo, hi]).
+ref::Range toRange(ArrayRef<double> values) {
+  assert(values.size() == 2 && "verified range attributes have two entries");
+  return {values[0], values[1]};
 }
 
 /// The geometry attributes shared by max_pool2d and its backward op.
@@ -122,13 +129,20 @@ private:
   /// fails when there is none.
   LogicalResult getTensor(Operation *op, Value value, const Tensor *&tensor);
   LogicalResult getStep(Operation *op, Value value, int64_t &step);
+  LogicalResult getKey(Operation *op, Value value, RngKey &key);
   /// Stores `tensor` as the value of `result` after checking its shape, or
   /// forwards the kernel's error.
   LogicalResult setTensor(Operation *op, Value result, Expected<Tensor> tensor);
   LogicalResult kernelError(Operation *op, const Status &status);
 
   // One handler per op with a reference kernel, in SimclrOps.td order.
+  LogicalResult execute(RngFoldInOp op);
   LogicalResult execute(ImageToFloatOp op);
+  LogicalResult execute(RandomResizedCropOp op);
+  LogicalResult execute(HorizontalFlipOp op);
+  LogicalResult execute(ColorJitterOp op);
+  LogicalResult execute(RandomGrayscaleOp op);
+  LogicalResult execute(GaussianBlurOp op);
   LogicalResult execute(NormalizeOp op);
   LogicalResult execute(Conv2DOp op);
   LogicalResult execute(BatchNormTrainOp op);
@@ -268,6 +282,18 @@ LogicalResult Executor<T>::getStep(Operation *op, Value value, int64_t &step) {
 }
 
 template <typename T>
+LogicalResult Executor<T>::getKey(Operation *op, Value value, RngKey &key) {
+  auto it = values.find(value);
+  const RngKey *held =
+      it == values.end() ? nullptr : std::get_if<RngKey>(&it->second);
+  if (!held)
+    return op->emitOpError("reads a value the reference executor holds no "
+                           "rng key for");
+  key = *held;
+  return success();
+}
+
+template <typename T>
 LogicalResult Executor<T>::setTensor(Operation *op, Value result,
                                      Expected<Tensor> tensor) {
   if (!tensor)
@@ -289,19 +315,21 @@ LogicalResult Executor<T>::kernelError(Operation *op, const Status &status) {
 
 template <typename T> LogicalResult Executor<T>::execute(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
-      .Case<ImageToFloatOp, NormalizeOp, Conv2DOp, BatchNormTrainOp,
-            BatchNormInferenceOp, RunningStatsUpdateOp, ReluOp, AddOp,
-            MaxPool2DOp, GlobalAvgPoolOp, LinearOp, ReshapeOp, ConcatOp,
-            L2NormalizeOp, NtXentOp, MatmulOp, MaskedScaledLogSoftmaxOp,
-            GatherPositivesOp, ReduceMeanOp, ScaleOp, FillOp, BroadcastOp,
-            SliceOp, SumToChannelsOp, Conv2DBackwardInputOp,
-            Conv2DBackwardFilterOp, BatchNormTrainBackwardOp, ReluBackwardOp,
-            MaxPool2DBackwardOp, GlobalAvgPoolBackwardOp, L2NormalizeBackwardOp,
-            NtXentBackwardOp, MaskedScaledLogSoftmaxBackwardOp,
-            GatherPositivesBackwardOp, LrScheduleOp, SgdUpdateOp, AdamWUpdateOp,
-            LarsUpdateOp>([&](auto typedOp) { return execute(typedOp); })
-      // rng_fold_in and the random augmentations get their Philox-based
-      // kernels with the data pipeline; anything else is not simclr IR.
+      .Case<RngFoldInOp, ImageToFloatOp, RandomResizedCropOp, HorizontalFlipOp,
+            ColorJitterOp, RandomGrayscaleOp, GaussianBlurOp, NormalizeOp,
+            Conv2DOp, BatchNormTrainOp, BatchNormInferenceOp,
+            RunningStatsUpdateOp, ReluOp, AddOp, MaxPool2DOp, GlobalAvgPoolOp,
+            LinearOp, ReshapeOp, ConcatOp, L2NormalizeOp, NtXentOp, MatmulOp,
+            MaskedScaledLogSoftmaxOp, GatherPositivesOp, ReduceMeanOp, ScaleOp,
+            FillOp, BroadcastOp, SliceOp, SumToChannelsOp,
+            Conv2DBackwardInputOp, Conv2DBackwardFilterOp,
+            BatchNormTrainBackwardOp, ReluBackwardOp, MaxPool2DBackwardOp,
+            GlobalAvgPoolBackwardOp, L2NormalizeBackwardOp, NtXentBackwardOp,
+            MaskedScaledLogSoftmaxBackwardOp, GatherPositivesBackwardOp,
+            LrScheduleOp, SgdUpdateOp, AdamWUpdateOp, LarsUpdateOp>(
+          [&](auto typedOp) { return execute(typedOp); })
+      // Every simclr op has a handler; anything else (func.call, another
+      // dialect's op) is outside what the executor interprets.
       .Default([](Operation *other) {
         return other->emitOpError(
             "the reference executor has no kernel for this op");
@@ -309,8 +337,16 @@ template <typename T> LogicalResult Executor<T>::execute(Operation *op) {
 }
 
 //===----------------------------------------------------------------------===//
-// Input conversion and encoder
+// Randomness, input conversion and augmentations
 //===----------------------------------------------------------------------===//
+
+template <typename T> LogicalResult Executor<T>::execute(RngFoldInOp op) {
+  RngKey key;
+  if (failed(getKey(op, op.getKey(), key)))
+    return failure();
+  values[op.getResult()] = ::simclr::foldIn(key, op.getTag());
+  return success();
+}
 
 template <typename T> LogicalResult Executor<T>::execute(ImageToFloatOp op) {
   const Tensor *input;
@@ -318,6 +354,73 @@ template <typename T> LogicalResult Executor<T>::execute(ImageToFloatOp op) {
     return failure();
   return setTensor(op, op.getResult(), ref::imageToFloat(*input));
 }
+
+template <typename T>
+LogicalResult Executor<T>::execute(RandomResizedCropOp op) {
+  RngKey key;
+  const Tensor *input;
+  if (failed(getKey(op, op.getKey(), key)) ||
+      failed(getTensor(op, op.getInput(), input)))
+    return failure();
+  std::array<int64_t, 2> size = toPair(op.getSize());
+  return setTensor(op, op.getResult(),
+                   ref::randomResizedCrop(*input, key, toRange(op.getScale()),
+                                          toRange(op.getRatio()), size[0],
+                                          size[1]));
+}
+
+template <typename T> LogicalResult Executor<T>::execute(HorizontalFlipOp op) {
+  RngKey key;
+  const Tensor *input;
+  if (failed(getKey(op, op.getKey(), key)) ||
+      failed(getTensor(op, op.getInput(), input)))
+    return failure();
+  return setTensor(
+      op, op.getResult(),
+      ref::horizontalFlip(*input, key, op.getP().convertToDouble()));
+}
+
+template <typename T> LogicalResult Executor<T>::execute(ColorJitterOp op) {
+  RngKey key;
+  const Tensor *input;
+  if (failed(getKey(op, op.getKey(), key)) ||
+      failed(getTensor(op, op.getInput(), input)))
+    return failure();
+  ref::ColorJitterOptions options;
+  options.brightness = op.getBrightness().convertToDouble();
+  options.contrast = op.getContrast().convertToDouble();
+  options.saturation = op.getSaturation().convertToDouble();
+  options.hue = op.getHue().convertToDouble();
+  options.p = op.getP().convertToDouble();
+  return setTensor(op, op.getResult(), ref::colorJitter(*input, key, options));
+}
+
+template <typename T> LogicalResult Executor<T>::execute(RandomGrayscaleOp op) {
+  RngKey key;
+  const Tensor *input;
+  if (failed(getKey(op, op.getKey(), key)) ||
+      failed(getTensor(op, op.getInput(), input)))
+    return failure();
+  return setTensor(
+      op, op.getResult(),
+      ref::randomGrayscale(*input, key, op.getP().convertToDouble()));
+}
+
+template <typename T> LogicalResult Executor<T>::execute(GaussianBlurOp op) {
+  RngKey key;
+  const Tensor *input;
+  if (failed(getKey(op, op.getKey(), key)) ||
+      failed(getTensor(op, op.getInput(), input)))
+    return failure();
+  return setTensor(
+      op, op.getResult(),
+      ref::gaussianBlur(*input, key, op.getKernelSizeAttr().getInt(),
+                        toRange(op.getSigma()), op.getP().convertToDouble()));
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization and encoder
+//===----------------------------------------------------------------------===//
 
 template <typename T> LogicalResult Executor<T>::execute(NormalizeOp op) {
   const Tensor *input;

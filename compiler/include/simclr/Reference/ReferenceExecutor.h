@@ -2,8 +2,10 @@
 //
 // The reference executor is the semantic oracle of the `simclr` dialect: it
 // interprets a func.func op by op with the plain-loop kernels of
-// lib/Reference (simclr/Reference/Kernels.h), so autodiff, the compiled train
-// step and generated kernels can be compared with it. It is deliberately
+// lib/Reference (simclr/Reference/Kernels.h, and simclr/Reference/Augment.h
+// for rng_fold_in and the random augmentations, which draw from Philox as
+// those headers specify), so autodiff, the compiled train step and
+// generated kernels can be compared with it. It is deliberately
 // simple: the function's single block runs in order, each SSA value maps to
 // the runtime value its op produced, and func.return ends the run.
 //
@@ -15,7 +17,8 @@
 //
 // Errors are MLIR diagnostics at the function or the failing op, followed by
 // a failure() result: a wrong argument count, an argument of the wrong kind
-// or shape, an op without a reference kernel, or a kernel's error Status.
+// or shape, an op without a reference kernel (every simclr op has one; ops
+// of other dialects, such as func.call, do not), or a kernel's error Status.
 // Ownership: arguments are only read; results are owned by the caller.
 //
 //===----------------------------------------------------------------------===//
@@ -23,6 +26,7 @@
 #define SIMCLR_REFERENCE_REFERENCEEXECUTOR_H
 
 #include "simclr/Reference/Tensor.h"
+#include "simclr/Support/Philox.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Support/LogicalResult.h"
@@ -34,13 +38,10 @@
 
 namespace mlir::simclr {
 
-/// Number of 32-bit words in a Philox-4x32 key (!simclr.rng_key).
-constexpr int kRngKeyWords = 2;
-
-/// The runtime value of an !simclr.rng_key.
-struct RngKey {
-  uint32_t words[kRngKeyWords];
-};
+/// The runtime value of an !simclr.rng_key: the Philox key that lib defines
+/// once (simclr/Support/Philox.h) for the executor and the kernels alike.
+using RngKey = ::simclr::RngKey;
+using ::simclr::kRngKeyWords;
 
 /// A runtime value of the executor: a floating-point or uint8 tensor, an
 /// !simclr.rng_key, or a step (a 0-D i64 tensor).
