@@ -11,6 +11,8 @@
 #ifndef SIMCLR_FRONTEND_TRAININGSPEC_H
 #define SIMCLR_FRONTEND_TRAININGSPEC_H
 
+#include "simclr/Support/AugmentationPolicy.h"
+
 #include <array>
 #include <map>
 #include <cstdint>
@@ -54,40 +56,10 @@ struct DataSpec {
 // Augmentation policy (applied in order, independently to each view)
 //===----------------------------------------------------------------------===//
 
-enum class AugmentationKind {
-  kRandomResizedCrop,
-  kHorizontalFlip,
-  kColorJitter,
-  kRandomGrayscale,
-  kGaussianBlur,
-  kNormalize,
-};
-
-/// One augmentation step. Only the fields of `kind` are meaningful; defaults
-/// are torchvision's.
-struct AugmentationSpec {
-  AugmentationKind kind = AugmentationKind::kRandomResizedCrop;
-  /// Probability that the step is applied to an image (all but crop and
-  /// normalize). The spec reader's per-kind defaults follow SimCLR's policy:
-  /// flip 0.5, color_jitter 0.8, random_grayscale 0.2, gaussian_blur 0.5.
-  double probability = 0.5;
-  // random_resized_crop: area fraction and aspect-ratio ranges; output size
-  // defaults to the data's height and width.
-  std::array<double, 2> scale = {0.08, 1.0};
-  std::array<double, 2> ratio = {3.0 / 4.0, 4.0 / 3.0};
-  std::optional<std::array<int64_t, 2>> size;
-  // color_jitter: factors as torchvision's ColorJitter takes them.
-  double brightness = 0.0;
-  double contrast = 0.0;
-  double saturation = 0.0;
-  double hue = 0.0;
-  // gaussian_blur: odd kernel size and sigma range.
-  int64_t kernelSize = 3;
-  std::array<double, 2> sigma = {0.1, 2.0};
-  // normalize: one mean and std per channel.
-  std::vector<double> mean;
-  std::vector<double> std;
-};
+/// The policy's steps are shared with the runtime's input pipeline, which
+/// applies them outside the graph (lib/, no MLIR).
+using AugmentationKind = ::simclr::AugmentationKind;
+using AugmentationSpec = ::simclr::AugmentationStep;
 
 //===----------------------------------------------------------------------===//
 // Encoder and projection head
