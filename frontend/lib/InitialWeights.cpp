@@ -12,14 +12,24 @@ using namespace mlir::simclr;
 
 namespace simclr::frontend {
 
-LogicalResult writeInitialWeights(ModuleOp module, uint64_t seed, const std::string &path) {
+/// "function @NAME argument I ('NAME'): MESSAGE".
+Status argumentError(func::FuncOp func, unsigned index, StringAttr name,
+                     const std::string &message) {
+  std::string where = "function @" + func.getSymName().str() + " argument " +
+                      std::to_string(index);
+  if (name)
+    where += " ('" + name.getValue().str() + "')";
+  return invalidArgument(where + ": " + message);
+}
+
+Status writeInitialWeights(ModuleOp module, uint64_t seed, const std::string &path) {
   func::FuncOp func;
   for (auto candidate : module.getOps<func::FuncOp>()) {
     func = candidate;
     break;
   }
   if (!func)
-    return module.emitError() << "has no function whose arguments to initialize";
+    return invalidArgument("the module has no function whose arguments to initialize");
 
   SafetensorsWriter writer;
   writer.setMetadata("format", "simclr-weights");
@@ -32,29 +42,26 @@ LogicalResult writeInitialWeights(ModuleOp module, uint64_t seed, const std::str
     auto name = func.getArgAttrOfType<StringAttr>(i, kNameAttrName);
     auto type = cast<RankedTensorType>(func.getArgumentTypes()[i]);
     if (!name || !type.getElementType().isF32())
-      return func.emitError() << "argument " << i
-                              << " needs a simclr.name and an f32 type to be initialized";
+      return argumentError(func, i, name,
+                           "needs a simclr.name and an f32 type to be initialized");
     Expected<InitKind> kind = parseInitKind(init.getValue().str());
     if (!kind)
-      return func.emitError() << "argument " << i << ": " << kind.status().message();
+      return argumentError(func, i, name, kind.status().message());
     auto fanIn = func.getArgAttrOfType<IntegerAttr>(i, kFanInAttrName);
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
     std::vector<float> values;
     Status status = initializeTensor(*kind, shape, fanIn ? fanIn.getInt() : 0, seed,
                                      name.getValue().str(), values);
     if (!status.isOk())
-      return func.emitError() << status.message();
-    status = writer.add(name.getValue().str(), DType::kF32, shape, values.data());
-    if (!status.isOk())
-      return func.emitError() << status.message();
+      return argumentError(func, i, name, status.message());
+    SIMCLR_RETURN_IF_ERROR(
+        writer.add(name.getValue().str(), DType::kF32, shape, values.data()));
     ++tensors;
   }
   if (tensors == 0)
-    return func.emitError() << "has no argument with a simclr.init attribute";
-  Status written = writer.writeAtomically(path);
-  if (!written.isOk())
-    return module.emitError() << written.message();
-  return success();
+    return invalidArgument("function @" + func.getSymName().str() +
+                           " has no argument with a simclr.init attribute");
+  return writer.writeAtomically(path);
 }
 
 } // namespace simclr::frontend

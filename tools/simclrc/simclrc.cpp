@@ -168,6 +168,9 @@ int main(int argc, char **argv) {
   registry.insert<mlir::simclr::SimclrDialect, func::FuncDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Diagnostics point at spec keys or .mlir lines; dumping the whole
+  // operation after each one would bury that line.
+  context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 
@@ -186,8 +189,11 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  if (!initWeightsPath.empty())
-    return failed(::simclr::frontend::writeInitialWeights(**module, seed, initWeightsPath));
+  if (!initWeightsPath.empty()) {
+    ::simclr::Status written =
+        ::simclr::frontend::writeInitialWeights(**module, seed, initWeightsPath);
+    return written.isOk() ? 0 : fail("simclrc: error: " + written.message());
+  }
 
   DefaultTimingManager timing;
   applyDefaultTimingManagerCLOptions(timing);

@@ -166,7 +166,11 @@ TEST_F(GraphBuilderTest, InitialWeightsAreNamedAndInitialized) {
   Expected<std::string> dir = makeTempDirectory(tmp ? tmp : "/tmp", "weights");
   ASSERT_TRUE(dir.hasValue()) << dir.status().message();
   std::string path = *dir + "/init.safetensors";
-  ASSERT_TRUE(mlir::succeeded(writeInitialWeights(*module, /*seed=*/5, path)));
+  Status written = writeInitialWeights(*module, /*seed=*/5, path);
+  ASSERT_TRUE(written.isOk()) << written.message();
+  Status missingDir = writeInitialWeights(*module, 5, *dir + "/no/such/dir/w.safetensors");
+  EXPECT_NE(missingDir.message().find("No such file or directory"), std::string::npos)
+      << missingDir.message();
 
   Expected<SafetensorsReader> reader = SafetensorsReader::open(path);
   ASSERT_TRUE(reader.hasValue()) << reader.status().message();

@@ -2,6 +2,8 @@
 #ifndef SIMCLR_FRONTEND_INITIALWEIGHTS_H
 #define SIMCLR_FRONTEND_INITIALWEIGHTS_H
 
+#include "simclr/Support/Status.h"
+
 #include "mlir/IR/BuiltinOps.h"
 
 #include <cstdint>
@@ -14,9 +16,9 @@ namespace simclr::frontend {
 /// simclr::initializeTensor and `seed`, and writes them, by simclr.name, to
 /// the safetensors file `path` (atomically). A PyTorch user loads the
 /// encoder's tensors into torchvision's ResNet directly
-/// (scripts/export_to_torchvision.py). Errors are emitted on the module.
-mlir::LogicalResult writeInitialWeights(mlir::ModuleOp module, uint64_t seed,
-                                        const std::string &path);
+/// (scripts/export_to_torchvision.py). Errors are one line naming the
+/// argument or the file.
+Status writeInitialWeights(mlir::ModuleOp module, uint64_t seed, const std::string &path);
 
 } // namespace simclr::frontend
 
