@@ -107,10 +107,45 @@ int fail(const std::string &message) {
   return 1;
 }
 
+bool isMlirInput() { return StringRef(inputPath).ends_with(".mlir"); }
+
+/// Prints a diagnostic on a graph built from a spec as one line per
+/// diagnostic and note: the location is a spec key's FILE:LINE:COL.
+LogicalResult printSpecDiagnostic(Diagnostic &diagnostic) {
+  auto print = [](Diagnostic &d) {
+    if (auto fileLoc = dyn_cast<FileLineColLoc>(d.getLocation()))
+      llvm::errs() << fileLoc.getFilename().getValue() << ":" << fileLoc.getLine() << ":"
+                   << fileLoc.getColumn() << ": ";
+    else if (auto nameLoc = dyn_cast<NameLoc>(d.getLocation()))
+      llvm::errs() << "spec key '" << nameLoc.getName().getValue() << "': ";
+    else
+      llvm::errs() << d.getLocation() << ": ";
+    switch (d.getSeverity()) {
+    case DiagnosticSeverity::Error:
+      llvm::errs() << "error: ";
+      break;
+    case DiagnosticSeverity::Warning:
+      llvm::errs() << "warning: ";
+      break;
+    case DiagnosticSeverity::Note:
+      llvm::errs() << "note: ";
+      break;
+    case DiagnosticSeverity::Remark:
+      llvm::errs() << "remark: ";
+      break;
+    }
+    llvm::errs() << d << "\n";
+  };
+  print(diagnostic);
+  for (Diagnostic &note : diagnostic.getNotes())
+    print(note);
+  return success();
+}
+
 /// Reads the input: a spec file through the frontend, or graph IR.
 FailureOr<OwningOpRef<ModuleOp>> loadInput(MLIRContext &context,
                                            llvm::SourceMgr &sourceMgr) {
-  if (StringRef(inputPath).ends_with(".mlir")) {
+  if (isMlirInput()) {
     std::string error;
     std::unique_ptr<llvm::MemoryBuffer> buffer = openInputFile(inputPath, &error);
     if (!buffer) {
@@ -172,7 +207,15 @@ int main(int argc, char **argv) {
   // operation after each one would bury that line.
   context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  // .mlir input: MLIR's handler, which quotes the offending source line.
+  // Spec input: one line per diagnostic, "FILE:LINE:COL: error: ...", the
+  // same form as the spec reader's own errors.
+  std::optional<SourceMgrDiagnosticHandler> mlirDiagnostics;
+  std::optional<ScopedDiagnosticHandler> specDiagnostics;
+  if (isMlirInput())
+    mlirDiagnostics.emplace(sourceMgr, &context);
+  else
+    specDiagnostics.emplace(&context, printSpecDiagnostic);
 
   FailureOr<OwningOpRef<ModuleOp>> module = loadInput(context, sourceMgr);
   if (failed(module))
