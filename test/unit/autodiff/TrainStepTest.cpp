@@ -10,6 +10,7 @@
 #include "simclr/Dialect/Simclr/Transforms/Passes.h"
 #include "simclr/Frontend/GraphBuilder.h"
 #include "simclr/Reference/ReferenceExecutor.h"
+#include "simclr/Runtime/Augmenter.h"
 #include "simclr/Support/ParameterInit.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -171,6 +172,77 @@ TEST_F(TrainStepTest, RepeatedStepsLowerTheLoss) {
     }
   }
   EXPECT_LT(lastLoss, firstLoss);
+}
+
+// The input pipeline's augmenter (outside the graph) and the graph's own
+// augmentation ops make the same views from the same key: a spec compiled
+// with --views-as-input and fed the pipeline's views computes the same loss
+// as the graph that augments itself.
+TEST_F(TrainStepTest, PipelineViewsEqualInGraphAugmentation) {
+  frontend::TrainingSpec spec = tinySpec();
+  frontend::BuildOptions viewsOptions;
+  viewsOptions.viewsAsInput = true;
+  auto inGraph = frontend::buildSimclrModule(context, spec);
+  auto outside = frontend::buildSimclrModule(context, spec, viewsOptions);
+  ASSERT_TRUE(succeeded(inGraph) && succeeded(outside));
+  auto inGraphLoss = (*inGraph)->lookupSymbol<func::FuncOp>("forward_loss");
+  auto outsideLoss = (*outside)->lookupSymbol<func::FuncOp>("forward_loss");
+
+  RngKey key = ::simclr::keyFromSeed(21);
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> pixel(0, 255);
+  std::vector<uint8_t> pixels(kImages * 3 * kSide * kSide);
+  for (uint8_t &p : pixels)
+    p = static_cast<uint8_t>(pixel(rng));
+
+  auto augmenter = ::simclr::createReferenceAugmenter(spec.augmentations);
+  ASSERT_TRUE(augmenter.hasValue()) << augmenter.status().message();
+  int64_t viewElements = kImages * 3 * kSide * kSide;
+  Tensor<float> views = Tensor<float>::zeros({2 * kImages, 3, kSide, kSide});
+  ::simclr::ImageBatchView batch{pixels.data(), kImages, 3, kSide, kSide};
+  for (uint64_t view = 0; view < 2; ++view)
+    ASSERT_TRUE((*augmenter)
+                    ->augmentView(batch, ::simclr::foldIn(key, view),
+                                  views.data.data() + view * viewElements, viewElements)
+                    .isOk());
+
+  // Same parameters for both; the in-graph function also takes the images
+  // and the key, the other the views.
+  auto argumentsOf = [&](func::FuncOp func) {
+    SmallVector<RefValue<float>> args;
+    for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+      StringRef kind = func.getArgAttrOfType<StringAttr>(i, kKindAttrName).getValue();
+      auto name = func.getArgAttrOfType<StringAttr>(i, kNameAttrName);
+      if (kind == kKindRngKey) {
+        args.push_back(key);
+      } else if (kind == kKindImages && name.getValue() == "views") {
+        args.push_back(views);
+      } else if (kind == kKindImages) {
+        Tensor<float> images = Tensor<float>::zeros({kImages, 3, kSide, kSide});
+        std::copy(pixels.begin(), pixels.end(), images.data.begin());
+        args.push_back(images);
+      } else {
+        auto type = cast<RankedTensorType>(func.getArgumentTypes()[i]);
+        std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+        Tensor<float> value = Tensor<float>::zeros(shape);
+        std::vector<float> values;
+        auto init = func.getArgAttrOfType<StringAttr>(i, kInitAttrName);
+        auto fanIn = func.getArgAttrOfType<IntegerAttr>(i, kFanInAttrName);
+        EXPECT_TRUE(::simclr::initializeTensor(*::simclr::parseInitKind(init.getValue().str()),
+                                               shape, fanIn ? fanIn.getInt() : 0, 9,
+                                               name.getValue().str(), values)
+                        .isOk());
+        value.data = values;
+        args.push_back(value);
+      }
+    }
+    return args;
+  };
+  auto a = executeReference<float>(inGraphLoss, argumentsOf(inGraphLoss));
+  auto b = executeReference<float>(outsideLoss, argumentsOf(outsideLoss));
+  ASSERT_TRUE(succeeded(a) && succeeded(b));
+  EXPECT_EQ(std::get<Tensor<float>>((*a)[0]).data, std::get<Tensor<float>>((*b)[0]).data);
+  EXPECT_TRUE(std::isfinite(std::get<Tensor<float>>((*a)[0]).data[0]));
 }
 
 } // namespace
