@@ -187,6 +187,17 @@ TEST_F(TrainStepTest, PipelineViewsEqualInGraphAugmentation) {
   ASSERT_TRUE(succeeded(inGraph) && succeeded(outside));
   auto inGraphLoss = (*inGraph)->lookupSymbol<func::FuncOp>("forward_loss");
   auto outsideLoss = (*outside)->lookupSymbol<func::FuncOp>("forward_loss");
+  // Also return the in-graph views (the concat of both augmented views), so
+  // they can be compared element by element: the loss alone is symmetric in
+  // the two views and would not notice them swapped.
+  ConcatOp concat;
+  inGraphLoss.walk([&](ConcatOp op) { concat = op; });
+  ASSERT_TRUE(concat);
+  auto terminator = cast<func::ReturnOp>(inGraphLoss.front().getTerminator());
+  terminator->insertOperands(terminator.getNumOperands(), concat.getResult());
+  SmallVector<Type> resultTypes(inGraphLoss.getResultTypes());
+  resultTypes.push_back(concat.getType());
+  inGraphLoss.setType(FunctionType::get(&context, inGraphLoss.getArgumentTypes(), resultTypes));
 
   RngKey key = ::simclr::keyFromSeed(21);
   std::mt19937 rng(5);
@@ -241,6 +252,7 @@ TEST_F(TrainStepTest, PipelineViewsEqualInGraphAugmentation) {
   auto a = executeReference<float>(inGraphLoss, argumentsOf(inGraphLoss));
   auto b = executeReference<float>(outsideLoss, argumentsOf(outsideLoss));
   ASSERT_TRUE(succeeded(a) && succeeded(b));
+  EXPECT_EQ(std::get<Tensor<float>>(a->back()).data, views.data);
   EXPECT_EQ(std::get<Tensor<float>>((*a)[0]).data, std::get<Tensor<float>>((*b)[0]).data);
   EXPECT_TRUE(std::isfinite(std::get<Tensor<float>>((*a)[0]).data[0]));
 }
