@@ -37,9 +37,6 @@ namespace {
 
 using FloatBuffer = Halide::Runtime::Buffer<float>;
 
-constexpr int64_t kRgbChannels = 3;
-/// Largest hue shift torchvision's ColorJitter accepts: half a turn.
-constexpr double kMaxHueShift = 0.5;
 
 // Layouts of the per-image parameter buffers, as the generators declare them
 // (runtime/Augment/generators).
@@ -56,109 +53,11 @@ enum JitterFactor {
   kHueShift,
 };
 
-const char *stepName(AugmentationKind kind) {
-  switch (kind) {
-  case AugmentationKind::kRandomResizedCrop:
-    return "random_resized_crop";
-  case AugmentationKind::kHorizontalFlip:
-    return "horizontal_flip";
-  case AugmentationKind::kColorJitter:
-    return "color_jitter";
-  case AugmentationKind::kRandomGrayscale:
-    return "random_grayscale";
-  case AugmentationKind::kGaussianBlur:
-    return "gaussian_blur";
-  case AugmentationKind::kNormalize:
-    return "normalize";
-  }
-  return "unknown";
-}
-
-Status stepError(size_t index, const AugmentationStep &step, const std::string &problem) {
-  // The reference augmenter's form (runtime/Pipeline/ReferenceAugmenter.cpp).
-  return invalidArgument("augment[" + std::to_string(index) + "] (" + stepName(step.kind) +
-                         "): " + problem);
-}
-
-bool isProbability(double p) { return p >= 0.0 && p <= 1.0; }
-
-/// The checks that need no image: ranges, probabilities, kernel sizes.
-Status checkStep(size_t index, const AugmentationStep &step) {
-  switch (step.kind) {
-  case AugmentationKind::kRandomResizedCrop:
-    if (!(step.scale[0] > 0.0 && step.scale[0] <= step.scale[1] && step.scale[1] <= 1.0))
-      return stepError(index, step, "scale must satisfy 0 < lo <= hi <= 1");
-    if (!(step.ratio[0] > 0.0 && step.ratio[0] <= step.ratio[1]))
-      return stepError(index, step, "ratio must satisfy 0 < lo <= hi");
-    if (step.size && ((*step.size)[0] < 1 || (*step.size)[1] < 1))
-      return stepError(index, step, "the output size must be positive");
-    return Status::ok();
-  case AugmentationKind::kColorJitter:
-    if (!(step.brightness >= 0.0 && step.contrast >= 0.0 && step.saturation >= 0.0))
-      return stepError(index, step, "brightness, contrast and saturation must be >= 0");
-    if (!(step.hue >= 0.0 && step.hue <= kMaxHueShift))
-      return stepError(index, step, "hue must be in [0, 0.5]");
-    break;
-  case AugmentationKind::kGaussianBlur:
-    if (step.kernelSize < 1 || step.kernelSize % 2 == 0)
-      return stepError(index, step, "the kernel size must be odd and positive");
-    if (!(step.sigma[0] > 0.0 && step.sigma[0] <= step.sigma[1]))
-      return stepError(index, step, "sigma must satisfy 0 < lo <= hi");
-    break;
-  case AugmentationKind::kNormalize:
-    if (step.mean.empty() || step.mean.size() != step.std.size())
-      return stepError(index, step, "needs one mean and one std per channel");
-    for (double deviation : step.std)
-      if (!(deviation > 0.0))
-        return stepError(index, step, "every std must be positive");
-    return Status::ok();
-  case AugmentationKind::kHorizontalFlip:
-  case AugmentationKind::kRandomGrayscale:
-    break;
-  }
-  if (!isProbability(step.probability))
-    return stepError(index, step, "the probability must be in [0, 1]");
-  return Status::ok();
-}
-
 /// Extents of the batch as it enters a step.
 struct Shape {
   int64_t count, channels, height, width;
   int64_t elements() const { return count * channels * height * width; }
 };
-
-/// The checks that need the images' shape as it reaches step `index`.
-Status checkStepShape(size_t index, const AugmentationStep &step, const Shape &shape) {
-  switch (step.kind) {
-  case AugmentationKind::kColorJitter:
-    if (shape.channels != 1 && shape.channels != kRgbChannels)
-      return stepError(index, step, "expected 1 or 3 channels, got " + std::to_string(shape.channels));
-    if (shape.channels == 1 && (step.saturation > 0.0 || step.hue > 0.0))
-      return stepError(index, step, "saturation and hue need 3 channels; the images have 1");
-    return Status::ok();
-  case AugmentationKind::kRandomGrayscale:
-    if (shape.channels != kRgbChannels)
-      return stepError(index, step, "expected 3 channels, got " + std::to_string(shape.channels));
-    return Status::ok();
-  case AugmentationKind::kGaussianBlur:
-    if (step.kernelSize > 2 * std::min(shape.height, shape.width) - 1)
-      return stepError(index, step, "kernel size " + std::to_string(step.kernelSize) +
-                                        " is too large for a " + std::to_string(shape.height) +
-                                        "x" + std::to_string(shape.width) +
-                                        " image (reflect padding)");
-    return Status::ok();
-  case AugmentationKind::kNormalize:
-    if (static_cast<int64_t>(step.mean.size()) != shape.channels)
-      return stepError(index, step, "has " + std::to_string(step.mean.size()) +
-                                        " means for " + std::to_string(shape.channels) +
-                                        " channels");
-    return Status::ok();
-  case AugmentationKind::kRandomResizedCrop:
-  case AugmentationKind::kHorizontalFlip:
-    return Status::ok();
-  }
-  return Status::ok();
-}
 
 Status kernelStatus(const char *kernel, int result) {
   if (result == 0)
@@ -321,7 +220,8 @@ Status HalideAugmenter::augmentView(const ImageBatchView &images, RngKey viewKey
   int64_t largest = shape.elements();
   Shape walk = shape;
   for (size_t i = 0; i < policy.size(); ++i) {
-    SIMCLR_RETURN_IF_ERROR(checkStepShape(i, policy[i], walk));
+    SIMCLR_RETURN_IF_ERROR(
+        validateAugmentationStepOnImages(i, policy[i], walk.channels, walk.height, walk.width));
     if (policy[i].kind == AugmentationKind::kRandomResizedCrop && policy[i].size) {
       walk.height = (*policy[i].size)[0];
       walk.width = (*policy[i].size)[1];
@@ -375,7 +275,7 @@ Status HalideAugmenter::augmentView(const ImageBatchView &images, RngKey viewKey
 
 Expected<std::unique_ptr<Augmenter>> createHalideAugmenter(AugmentationPolicy policy) {
   for (size_t i = 0; i < policy.size(); ++i)
-    SIMCLR_RETURN_IF_ERROR(checkStep(i, policy[i]));
+    SIMCLR_RETURN_IF_ERROR(validateAugmentationStep(i, policy[i]));
   return std::unique_ptr<Augmenter>(new HalideAugmenter(std::move(policy)));
 }
 

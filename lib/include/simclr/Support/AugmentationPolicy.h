@@ -9,9 +9,12 @@
 #ifndef SIMCLR_SUPPORT_AUGMENTATIONPOLICY_H
 #define SIMCLR_SUPPORT_AUGMENTATIONPOLICY_H
 
+#include "simclr/Support/Status.h"
+
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace simclr {
@@ -53,6 +56,19 @@ struct AugmentationStep {
 
 /// The steps applied, in order, independently to each view.
 using AugmentationPolicy = std::vector<AugmentationStep>;
+
+/// The spec-file and op name of a kind ("random_resized_crop").
+const char *augmentationKindName(AugmentationKind kind);
+
+/// The checks of the augmentation ops' verifiers that need no image
+/// (probabilities, ranges, kernel sizes, per-channel lists). Errors read
+/// "augment[INDEX] (KIND): PROBLEM".
+Status validateAugmentationStep(size_t index, const AugmentationStep &step);
+
+/// The checks that need the view as it reaches step `index`: channel counts
+/// (jitter, grayscale, normalize) and the blur kernel against the size.
+Status validateAugmentationStepOnImages(size_t index, const AugmentationStep &step,
+                                        int64_t channels, int64_t height, int64_t width);
 
 } // namespace simclr
 
