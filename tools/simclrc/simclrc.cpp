@@ -113,9 +113,13 @@ bool isMlirInput() { return StringRef(inputPath).ends_with(".mlir"); }
 /// diagnostic and note: the location is a spec key's FILE:LINE:COL.
 LogicalResult printSpecDiagnostic(Diagnostic &diagnostic) {
   auto print = [](Diagnostic &d) {
-    if (auto fileLoc = dyn_cast<FileLineColLoc>(d.getLocation()))
-      llvm::errs() << fileLoc.getFilename().getValue() << ":" << fileLoc.getLine() << ":"
-                   << fileLoc.getColumn() << ": ";
+    if (auto fileLoc = dyn_cast<FileLineColLoc>(d.getLocation())) {
+      llvm::errs() << fileLoc.getFilename().getValue();
+      // Line 0: the spec as a whole (no key).
+      if (fileLoc.getLine() != 0)
+        llvm::errs() << ":" << fileLoc.getLine() << ":" << fileLoc.getColumn();
+      llvm::errs() << ": ";
+    }
     else if (auto nameLoc = dyn_cast<NameLoc>(d.getLocation()))
       llvm::errs() << "spec key '" << nameLoc.getName().getValue() << "': ";
     else

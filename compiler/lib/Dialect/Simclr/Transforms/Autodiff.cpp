@@ -64,9 +64,9 @@ FailureOr<unsigned> findLossResult(func::FuncOp func) {
 
 /// Values that depend on a parameter and that the loss depends on (step 3).
 DenseSet<Value> findActiveValues(Block &body, Value loss) {
+  auto func = cast<func::FuncOp>(body.getParentOp());
   DenseSet<Value> varied;
   for (BlockArgument arg : body.getArguments()) {
-    auto func = cast<func::FuncOp>(body.getParentOp());
     if (hasKind(func.getArgAttrDict(arg.getArgNumber()), kKindParameter))
       varied.insert(arg);
   }
@@ -165,8 +165,13 @@ FailureOr<func::FuncOp> mlir::simclr::differentiateFunction(func::FuncOp source,
       func.erase();
       return failure();
     }
-    assert(operandGradients.size() == op->getNumOperands() &&
-           "buildAdjoint must yield one gradient per operand");
+    if (operandGradients.size() != op->getNumOperands()) {
+      op->emitOpError() << "adjoint yielded " << operandGradients.size()
+                        << " gradients for " << op->getNumOperands()
+                        << " operands (a bug in its buildAdjoint)";
+      func.erase();
+      return failure();
+    }
     if (adjointCounter)
       ++*adjointCounter;
     for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
