@@ -64,10 +64,7 @@ RankedTensorType NetworkBuilder::tensorType(ArrayRef<int64_t> shape) const {
 Value NetworkBuilder::addArgument(Type type, StringRef kind, StringRef name,
                                   StringRef role, StringRef init, int64_t fanIn) {
   Value arg = func_.getBody().front().addArgument(type, loc_);
-  NamedAttrList attrs;
-  attrs.append(kKindAttrName, builder_.getStringAttr(kind));
-  if (!name.empty())
-    attrs.append(kNameAttrName, builder_.getStringAttr(name));
+  NamedAttrList attrs(getKindAndNameAttrs(builder_.getContext(), kind, name));
   if (!role.empty())
     attrs.append(kRoleAttrName, builder_.getStringAttr(role));
   if (!init.empty())
@@ -221,15 +218,12 @@ void NetworkBuilder::finish(ValueRange results, ArrayRef<StringRef> resultKinds)
   func_.setType(builder_.getFunctionType(entry.getArgumentTypes(), resultTypes));
   for (auto [index, attrs] : llvm::enumerate(argAttrs_))
     func_.setArgAttrs(index, attrs.getDictionary(builder_.getContext()));
+  MLIRContext *context = builder_.getContext();
   for (auto [index, kind] : llvm::enumerate(resultKinds))
-    func_.setResultAttrs(index, builder_.getDictionaryAttr(builder_.getNamedAttr(
-                                    kKindAttrName, builder_.getStringAttr(kind))));
-  for (auto [offset, name] : llvm::enumerate(runningStatNames_)) {
-    NamedAttrList attrs;
-    attrs.append(kKindAttrName, builder_.getStringAttr(kKindRunningStat));
-    attrs.append(kNameAttrName, builder_.getStringAttr(name));
-    func_.setResultAttrs(results.size() + offset, attrs.getDictionary(builder_.getContext()));
-  }
+    func_.setResultAttrs(index, getKindAndNameAttrs(context, kind));
+  for (auto [offset, name] : llvm::enumerate(runningStatNames_))
+    func_.setResultAttrs(results.size() + offset,
+                         getKindAndNameAttrs(context, kKindRunningStat, name));
 }
 
 } // namespace simclr::frontend

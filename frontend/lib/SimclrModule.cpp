@@ -193,11 +193,7 @@ void buildOptimizerUpdate(ModuleOp module, const TrainingSpec &spec,
   SmallVector<DictionaryAttr> argAttrs;
   auto addArg = [&](Type type, StringRef kind, StringRef name) {
     Value arg = entry.addArgument(type, loc);
-    NamedAttrList attrs;
-    attrs.append(kKindAttrName, b.getStringAttr(kind));
-    if (!name.empty())
-      attrs.append(kNameAttrName, b.getStringAttr(name));
-    argAttrs.push_back(attrs.getDictionary(&context));
+    argAttrs.push_back(getKindAndNameAttrs(&context, kind, name));
     return arg;
   };
 
@@ -268,11 +264,7 @@ void buildOptimizerUpdate(ModuleOp module, const TrainingSpec &spec,
   SmallVector<Value> results(newParams);
   SmallVector<DictionaryAttr> resultAttrs;
   auto resultAttr = [&](StringRef kind, StringRef name) {
-    NamedAttrList attrs;
-    attrs.append(kKindAttrName, b.getStringAttr(kind));
-    if (!name.empty())
-      attrs.append(kNameAttrName, b.getStringAttr(name));
-    return attrs.getDictionary(&context);
+    return getKindAndNameAttrs(&context, kind, name);
   };
   for (const ParameterDesc &p : params)
     resultAttrs.push_back(resultAttr(kKindParameter, p.name.getValue()));

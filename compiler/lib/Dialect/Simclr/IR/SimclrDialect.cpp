@@ -17,6 +17,15 @@ using namespace mlir::simclr;
 
 #include "simclr/Dialect/Simclr/IR/SimclrInterfaces.cpp.inc"
 
+DictionaryAttr mlir::simclr::getKindAndNameAttrs(MLIRContext *context, StringRef kind,
+                                                StringRef name) {
+  NamedAttrList attrs;
+  attrs.append(kKindAttrName, StringAttr::get(context, kind));
+  if (!name.empty())
+    attrs.append(kNameAttrName, StringAttr::get(context, name));
+  return attrs.getDictionary(context);
+}
+
 void SimclrDialect::initialize() {
   addOperations<
 #define GET_OP_LIST

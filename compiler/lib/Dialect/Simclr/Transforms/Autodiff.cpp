@@ -199,11 +199,9 @@ FailureOr<func::FuncOp> mlir::simclr::differentiateFunction(func::FuncOp source,
       grad = builder.create<FillOp>(func.getLoc(), arg.getType(),
                                     builder.getF64FloatAttr(0.0));
     results.push_back(grad);
-    NamedAttrList attrs;
-    attrs.append(kKindAttrName, builder.getStringAttr(kKindGradient));
-    if (Attribute name = argAttrs.get(kNameAttrName))
-      attrs.append(kNameAttrName, name);
-    resultAttrs.push_back(attrs.getDictionary(func.getContext()));
+    auto name = argAttrs.getAs<StringAttr>(kNameAttrName);
+    resultAttrs.push_back(getKindAndNameAttrs(func.getContext(), kKindGradient,
+                                              name ? name.getValue() : StringRef()));
   }
   builder.create<func::ReturnOp>(terminator.getLoc(), results);
   terminator.erase();

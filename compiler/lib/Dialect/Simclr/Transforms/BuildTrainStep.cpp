@@ -182,8 +182,7 @@ LogicalResult buildTrainStep(ModuleOp module) {
                               << kOptimizerUpdateName;
   }
   results.push_back(loss);
-  resultAttrs.push_back(builder.getDictionaryAttr(
-      builder.getNamedAttr(kKindAttrName, builder.getStringAttr(kKindLoss))));
+  resultAttrs.push_back(getKindAndNameAttrs(module.getContext(), kKindLoss));
   results.push_back(lr);
   resultAttrs.push_back(lrAttrs);
   builder.create<func::ReturnOp>(forward.getLoc(), results);

@@ -28,6 +28,11 @@ constexpr llvm::StringLiteral kInitAttrName = "simclr.init";
 /// width, which a bias cannot know from its own shape.
 constexpr llvm::StringLiteral kFanInAttrName = "simclr.fan_in";
 
+/// The attribute dictionary {simclr.kind = kind, simclr.name = name} of a
+/// function argument or result; `name` is omitted when empty.
+DictionaryAttr getKindAndNameAttrs(MLIRContext *context, StringRef kind,
+                                   StringRef name = {});
+
 constexpr llvm::StringLiteral kKindImages = "images";
 constexpr llvm::StringLiteral kKindRngKey = "rng_key";
 constexpr llvm::StringLiteral kKindParameter = "parameter";
