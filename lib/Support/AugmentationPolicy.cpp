@@ -5,9 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "simclr/Support/AugmentationPolicy.h"
+#include "simclr/Support/Format.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <string>
 
 namespace simclr {
@@ -17,12 +17,7 @@ namespace {
 /// Largest hue shift torchvision's ColorJitter accepts (the op verifier's).
 constexpr double kMaxHueShift = 0.5;
 
-/// Shortest readable form of a double ("0.7", not "0.700000").
-std::string num(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%g", value);
-  return buffer;
-}
+std::string num(double value) { return formatNumber(value); }
 
 /// "augment[i] (kind): problem", the one-line error of policy step i.
 Status stepError(size_t index, const AugmentationStep &step, const std::string &problem) {

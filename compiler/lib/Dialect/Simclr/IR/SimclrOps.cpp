@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "simclr/Dialect/Simclr/IR/SimclrOps.h"
+#include "simclr/Support/Format.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -16,7 +17,6 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
-#include <cstdio>
 
 using namespace mlir;
 using namespace mlir::simclr;
@@ -31,13 +31,8 @@ std::string shapeString(ArrayRef<int64_t> shape) {
   return result;
 }
 
-/// Formats a number as a person writes it ("0.5", "1e-06"); MLIR's
-/// diagnostics would print doubles as "5.000000e-01".
-std::string num(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%g", value);
-  return buffer;
-}
+/// Numbers in diagnostics as people write them ("0.5", not "5.000000e-01").
+std::string num(double value) { return ::simclr::formatNumber(value); }
 
 /// Reports an error through `emitError` when one is given (verification) and
 /// stays silent otherwise (result-type inference while building).
