@@ -10,7 +10,9 @@
 //     of its result type. By induction every tensor in the map has the shape
 //     of its SSA value, which is what lets handlers read a 0-D learning rate
 //     without further checks.
-//  4. func.return yields the values of its operands.
+//  4. func.return yields the values of its operands. A simclr.fusion runs
+//     its body the same way, its block arguments bound to its operands'
+//     values, and its results are the values simclr.yield names.
 //
 //===----------------------------------------------------------------------===//
 #include "simclr/Reference/ReferenceExecutor.h"
@@ -180,6 +182,7 @@ private:
   LogicalResult execute(SgdUpdateOp op);
   LogicalResult execute(AdamWUpdateOp op);
   LogicalResult execute(LarsUpdateOp op);
+  LogicalResult execute(FusionOp op);
 
   func::FuncOp func;
   /// The runtime value of every SSA value computed so far.
@@ -326,7 +329,7 @@ template <typename T> LogicalResult Executor<T>::execute(Operation *op) {
             BatchNormTrainBackwardOp, ReluBackwardOp, MaxPool2DBackwardOp,
             GlobalAvgPoolBackwardOp, L2NormalizeBackwardOp, NtXentBackwardOp,
             MaskedScaledLogSoftmaxBackwardOp, GatherPositivesBackwardOp,
-            LrScheduleOp, SgdUpdateOp, AdamWUpdateOp, LarsUpdateOp>(
+            LrScheduleOp, SgdUpdateOp, AdamWUpdateOp, LarsUpdateOp, FusionOp>(
           [&](auto typedOp) { return execute(typedOp); })
       // Every simclr op has a handler; anything else (func.call, another
       // dialect's op) is outside what the executor interprets.
@@ -628,8 +631,17 @@ template <typename T> LogicalResult Executor<T>::execute(BroadcastOp op) {
   const Tensor *input;
   if (failed(getTensor(op, op.getInput(), input)))
     return failure();
-  return setTensor(op, op.getResult(),
-                   ref::broadcast(*input, shapeOf(op.getResult().getType())));
+  std::vector<int64_t> shape = shapeOf(op.getResult().getType());
+  if (input->shape.empty())
+    return setTensor(op, op.getResult(), ref::broadcast(*input, shape));
+  // A per-channel vector (verified: C entries, the result's dimension 1):
+  // result[n, c, ...] = input[c].
+  Tensor result = Tensor::zeros(shape);
+  int64_t channels = shape[1];
+  int64_t inner = static_cast<int64_t>(result.data.size()) / (shape[0] * channels);
+  for (size_t i = 0; i < result.data.size(); ++i)
+    result.data[i] = input->data[static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels)];
+  return setTensor(op, op.getResult(), std::move(result));
 }
 
 template <typename T> LogicalResult Executor<T>::execute(SliceOp op) {
@@ -866,6 +878,34 @@ template <typename T> LogicalResult Executor<T>::execute(LarsUpdateOp op) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Fusion
+//===----------------------------------------------------------------------===//
+
+// A fusion computes what its body computes: bind the block arguments to the
+// operands' values, run the body's ops with the same handlers, and take the
+// yielded values as the results. Values are shared with the enclosing
+// function's map (SSA values are unique), so nothing is copied back.
+template <typename T> LogicalResult Executor<T>::execute(FusionOp op) {
+  Block &body = op.getBodyBlock();
+  for (auto [input, argument] : llvm::zip(op.getInputs(), body.getArguments())) {
+    auto it = values.find(input);
+    if (it == values.end())
+      return op.emitOpError("reads a value the reference executor has not computed");
+    RefValue<T> value = it->second; // a copy: inserting may move the map's entries
+    values[argument] = std::move(value);
+  }
+  for (Operation &inner : body.without_terminator())
+    if (failed(execute(&inner)))
+      return failure();
+  auto yield = cast<YieldOp>(body.getTerminator());
+  for (auto [result, yielded] : llvm::zip(op.getOutputs(), yield.getValues())) {
+    RefValue<T> value = values.find(yielded)->second;
+    values[result] = std::move(value);
+  }
+  return success();
+}
 
 template <typename T>
 FailureOr<SmallVector<RefValue<T>>>

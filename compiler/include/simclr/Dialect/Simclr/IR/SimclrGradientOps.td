@@ -12,7 +12,7 @@
 // Gradient helpers and adjoints (created by simclr-autodiff)
 //===----------------------------------------------------------------------===//
 
-def Simclr_FillOp : Simclr_Op<"fill", [Pure]> {
+def Simclr_FillOp : Simclr_Op<"fill", [Pure, Simclr_Elementwise]> {
   let summary = "A tensor with every element equal to a constant";
   let description = [{
     `result[...] = value`, converted to the result's element type. Seeds the
@@ -29,18 +29,23 @@ def Simclr_FillOp : Simclr_Op<"fill", [Pure]> {
   let assemblyFormat = "attr-dict `:` type($result)";
 }
 
-def Simclr_BroadcastOp : Simclr_Op<"broadcast", [Pure]> {
-  let summary = "Copies a 0-D tensor to every element of a tensor";
+def Simclr_BroadcastOp : Simclr_Op<"broadcast", [Pure, Simclr_Elementwise]> {
+  let summary = "Copies a scalar, or a per-channel vector, to every element of a tensor";
   let description = [{
-    `result[...] = input[]`; the result has any static shape and the input's
-    element type. The adjoint of `reduce_mean` (with a `scale` by 1/numel).
+    A 0-D input: `result[...] = input[]`, for a result of any static shape
+    (the adjoint of `reduce_mean`, with a `scale` by 1/numel).
+    A 1-D input of C entries: `result[n, c, ...] = input[c]` along dimension
+    1 of an N x C or NCHW result with C channels (a per-channel bias, the
+    inverse index map of `sum_to_channels`; `simclr-expand-linear` uses it
+    for linear's bias). The result has the input's element type.
 
     Example:
     ```mlir
     %b = simclr.broadcast %g : tensor<f32> -> tensor<16xf32>
+    %bias = simclr.broadcast %b0 : tensor<128xf32> -> tensor<512x128xf32>
     ```
   }];
-  let arguments = (ins Simclr_Scalar:$input);
+  let arguments = (ins Simclr_FloatTensorOfRank<[0, 1], "0-D or 1-D tensor">:$input);
   let results = (outs Simclr_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
@@ -167,7 +172,7 @@ def Simclr_BatchNormTrainBackwardOp : Simclr_InferredOp<"batch_norm_train_backwa
 }
 
 def Simclr_ReluBackwardOp : Simclr_Op<"relu_backward",
-    [Pure, AllTypesMatch<["grad_output", "result", "grad_input"]>]> {
+    [Pure, Simclr_Elementwise, AllTypesMatch<["grad_output", "result", "grad_input"]>]> {
   let summary = "Gradient of relu, masked by its result";
   let description = [{
     `grad_input = result > 0 ? grad_output : 0` where `result` is relu's

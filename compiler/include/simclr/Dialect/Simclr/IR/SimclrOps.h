@@ -12,6 +12,18 @@
 #include "simclr/Dialect/Simclr/IR/SimclrInterfaces.h"
 #include "simclr/Dialect/Simclr/IR/SimclrTypes.h"
 
+namespace mlir::simclr {
+
+/// The trait of the ops listed as Simclr_Elementwise in SimclrOps.td, which
+/// the fusion passes and the kernel code generator treat as per-element
+/// expressions. A marker: the ops' own verifiers check their shapes.
+template <typename ConcreteType>
+class ElementwiseOp : public OpTrait::TraitBase<ConcreteType, ElementwiseOp> {};
+
+} // namespace mlir::simclr
+
+#include "simclr/Dialect/Simclr/IR/SimclrEnums.h.inc"
+
 #define GET_OP_CLASSES
 #include "simclr/Dialect/Simclr/IR/SimclrOps.h.inc"
 

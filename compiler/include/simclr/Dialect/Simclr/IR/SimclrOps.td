@@ -8,6 +8,7 @@ include "simclr/Dialect/Simclr/IR/SimclrInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/EnumAttr.td"
 
 //===----------------------------------------------------------------------===//
 // Type and attribute constraints
@@ -44,6 +45,19 @@ class Simclr_Op<string mnemonic, list<Trait> traits = []>
 
 // Ops that simclr-autodiff differentiates; adjoints in SimclrAdjoints.cpp.
 def DifferentiableOp : DeclareOpInterfaceMethods<Simclr_DifferentiableOpInterface>;
+
+// Elementwise ops: each result element depends only on the operand elements
+// at the same index (after broadcast's index remap). The fusion passes
+// (simclr-fuse-*) group them and the kernel code generator emits them as
+// per-element expressions inside one loop nest, so both rely on exactly this
+// list: relu, relu_backward, add, scale, fill (0-D or any shape), broadcast
+// (result[i] = input[remap(i)]: a 0-D input or a per-channel vector) and
+// image_to_float. Each has one result; every operand and the result have
+// one shape, except broadcast's input and 0-D tensors. The C++ trait is
+// mlir::simclr::ElementwiseOp (SimclrOps.h).
+def Simclr_Elementwise : NativeOpTrait<"ElementwiseOp"> {
+  let cppNamespace = "::mlir::simclr";
+}
 
 // An op whose result types follow from its operands and attributes, so its
 // builders need no result types. MLIR's InferTypeOpInterface verification
@@ -83,7 +97,7 @@ def Simclr_RngFoldInOp : Simclr_Op<"rng_fold_in", [Pure]> {
   let assemblyFormat = "$key attr-dict";
 }
 
-def Simclr_ImageToFloatOp : Simclr_Op<"image_to_float", [Pure]> {
+def Simclr_ImageToFloatOp : Simclr_Op<"image_to_float", [Pure, Simclr_Elementwise]> {
   let summary = "Converts uint8 images to floating point in [0, 1]";
   let description = [{
     `result[n, c, h, w] = input[n, c, h, w] / 255`. Images are stored as
@@ -371,7 +385,7 @@ def Simclr_RunningStatsUpdateOp : Simclr_Op<"running_stats_update",
   let hasVerifier = 1;
 }
 
-def Simclr_ReluOp : Simclr_Op<"relu", [DifferentiableOp, Pure, AllTypesMatch<["input", "result"]>]> {
+def Simclr_ReluOp : Simclr_Op<"relu", [DifferentiableOp, Pure, Simclr_Elementwise, AllTypesMatch<["input", "result"]>]> {
   let summary = "Elementwise max(x, 0)";
   let description = [{
     `result = max(input, 0)` elementwise, any shape.
@@ -387,7 +401,7 @@ def Simclr_ReluOp : Simclr_Op<"relu", [DifferentiableOp, Pure, AllTypesMatch<["i
 }
 
 def Simclr_AddOp : Simclr_Op<"add",
-    [DifferentiableOp, Pure, Commutative, AllTypesMatch<["lhs", "rhs", "result"]>]> {
+    [DifferentiableOp, Pure, Commutative, Simclr_Elementwise, AllTypesMatch<["lhs", "rhs", "result"]>]> {
   let summary = "Elementwise sum of two tensors of one type";
   let description = [{
     `result = lhs + rhs` elementwise; both operands and the result have the
@@ -627,7 +641,7 @@ def Simclr_ReduceMeanOp : Simclr_InferredOp<"reduce_mean",
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 
-def Simclr_ScaleOp : Simclr_Op<"scale", [DifferentiableOp, Pure, AllTypesMatch<["input", "result"]>]> {
+def Simclr_ScaleOp : Simclr_Op<"scale", [DifferentiableOp, Pure, Simclr_Elementwise, AllTypesMatch<["input", "result"]>]> {
   let summary = "Multiplies every element by a constant";
   let description = [{
     `result = factor * input` elementwise, any shape.
@@ -764,5 +778,113 @@ def Simclr_LarsUpdateOp : Simclr_Op<"lars_update",
 
 // The ops simclr-autodiff creates, in their own file.
 include "simclr/Dialect/Simclr/IR/SimclrGradientOps.td"
+
+//===----------------------------------------------------------------------===//
+// Fusion (formed by the simclr-fuse-* passes, outlined into kernels later)
+//===----------------------------------------------------------------------===//
+
+def Simclr_FusionKind : I32EnumAttr<"FusionKind",
+    "how the body of a simclr.fusion becomes one kernel", [
+      I32EnumAttrCase<"Elementwise", 0, "elementwise">,
+      I32EnumAttrCase<"Anchored", 1, "anchored">,
+      I32EnumAttrCase<"NtXent", 2, "nt_xent">,
+      I32EnumAttrCase<"Optimizer", 3, "optimizer">]> {
+  let cppNamespace = "::mlir::simclr";
+}
+
+def Simclr_FusionOp : Simclr_Op<"fusion",
+    [Pure, IsolatedFromAbove, SingleBlock]> {
+  let summary = "Graph ops that the code generator turns into one kernel";
+  let description = [{
+    The results are those of running the body: the block arguments are
+    bound to `inputs` (one each, same types), the body's ops run in order,
+    and `simclr.yield` gives the results (same types as `outputs`). So a
+    fusion computes exactly what its body's ops compute unfused; the
+    reference executor runs it that way. `name` is unique within the
+    function and names the generated kernel. The body holds only `simclr`
+    graph ops (no nested fusion), all pure. `kind` says how the body maps
+    onto one kernel; the verifier checks its rules, and the code generator
+    may assume them:
+
+    * `elementwise`: every body op is elementwise (the `Simclr_Elementwise`
+      list in SimclrOps.td) and every tensor in the body has one shape S,
+      except 0-D tensors and the input of `simclr.broadcast` (an index
+      remap). The kernel is one loop over S; each body op is an expression
+      per element.
+    * `anchored`: exactly one anchor, one of batch_norm_train,
+      batch_norm_inference, batch_norm_train_backward, global_avg_pool,
+      global_avg_pool_backward, sum_to_channels, normalize; every other op
+      is elementwise and is either
+      - in the *prologue*: the ops computing the anchor's operand 0 (x, or
+        dy for the two backward anchors). They form a single expression
+        tree: each prologue result has exactly one use, by another prologue
+        op or by anchor operand 0; the leaves are block arguments (or
+        operand-free ops such as `fill`); every tensor has the shape of
+        operand 0, or is 0-D, or is a broadcast input. The kernel evaluates
+        the tree wherever the anchor reads operand 0 (possibly more than
+        once: it is recomputed, not stored).
+      - in the *epilogue*: a single chain e1, ..., ek where e1 uses the
+        anchor's result 0, each e(i+1) uses e(i)'s result, every value of
+        the chain but the last (result 0 included) has exactly that one
+        use, and each chain op's other operands are block arguments of
+        result 0's shape (or 0-D). The last chain value is what the kernel
+        stores in place of result 0 and is yielded; result 0 itself is not.
+      All anchor operands other than operand 0 are block arguments; the
+      anchor's other results (batch statistics, parameter gradients) are
+      used only by `simclr.yield`.
+    * `nt_xent`: the body is `nt_xent`, `fill` and `nt_xent_backward` of
+      the fill (the loss gradient seed) on the same embeddings (a block
+      argument) and temperature: the loss and the embeddings' gradient in
+      one kernel.
+    * `optimizer`: every body op is the same update op (adamw_update,
+      sgd_update or lars_update) on block arguments, all with the same lr
+      (and step) block arguments and the same hyperparameters except the
+      per-tensor `weight_decay` and `layer_adaptation`: one kernel updates
+      every parameter.
+
+    Example:
+    ```mlir
+    %y, %mean, %var = simclr.fusion "batch_norm_train_relu_0" anchored (%x, %g, %b)
+        : (tensor<8x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>)
+        -> (tensor<8x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>) {
+    ^bb0(%a0: tensor<8x4x2x2xf32>, %a1: tensor<4xf32>, %a2: tensor<4xf32>):
+      %o, %m, %v = simclr.batch_norm_train %a0, %a1, %a2 {epsilon = 1.0e-05 : f64}
+          : (tensor<8x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>)
+          -> (tensor<8x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>)
+      %r = simclr.relu %o : tensor<8x4x2x2xf32>
+      simclr.yield %r, %m, %v : tensor<8x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$inputs, StrAttr:$name,
+                       Simclr_FusionKind:$kind);
+  let results = (outs Variadic<AnyType>:$outputs);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $name $kind ` ` `(` $inputs `)` attr-dict-with-keyword `:`
+    functional-type($inputs, $outputs) $body
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The body's single block.
+    ::mlir::Block &getBodyBlock() { return getBody().front(); }
+  }];
+}
+
+def Simclr_YieldOp : Simclr_Op<"yield",
+    [Pure, Terminator, HasParent<"FusionOp">]> {
+  let summary = "Ends a simclr.fusion body, giving its results";
+  let description = [{
+    The operands become the results of the enclosing `simclr.fusion`, in
+    order, with the same types.
+
+    Example:
+    ```mlir
+    simclr.yield %r, %m : tensor<8x4xf32>, tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+}
 
 #endif // SIMCLR_DIALECT_SIMCLR_IR_SIMCLROPS_TD

@@ -23,6 +23,14 @@ FailureOr<func::FuncOp> differentiateFunction(func::FuncOp source,
 /// Adds the pattern rewriting simclr.nt_xent into its primitives.
 void populateDecomposeNtXentPatterns(RewritePatternSet &patterns);
 
+/// Adds simclr-fuse (expand-linear, fuse-nt-xent, fuse-anchored,
+/// fuse-elementwise, fuse-optimizer, cse) on every func.func nested in the
+/// operation `pm` runs on (a module).
+void buildSimclrFusePipeline(OpPassManager &pm);
+
+/// Registers the simclr-fuse pipeline for textual pass pipelines.
+void registerSimclrFusePipeline();
+
 #define GEN_PASS_REGISTRATION
 #include "simclr/Dialect/Simclr/Transforms/Passes.h.inc"
 
