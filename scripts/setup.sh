@@ -10,7 +10,7 @@ packages=(
   # Augmentation kernels: Halide 14; its CMake config needs LLVM 14's.
   libhalide14-0-dev llvm-14-dev
   # Libraries shared by compiler and runtime.
-  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
   # CPU convolution/GEMM libraries timed by bench/conv_gemm_bench.cpp (optional in CMake).
   libopenblas-dev libdnnl-dev libblis-dev
   # Tests.

@@ -1,0 +1,210 @@
+//===- ArtifactPlan.h - What a compiled artifact tells the runtime -*- C++ -*-===//
+//
+// `simclrc SPEC -o DIR` writes an artifact directory:
+//
+//   DIR/plan.json      this Plan, serialized (writePlanFile/readPlanFile)
+//   DIR/kernels.so     the generated kernels (CPU), one extern "C" symbol each
+//   DIR/kernels.cpp    their source, for reading and debugging
+//   DIR/init.safetensors  optional: the initial state written at compile time
+//
+// The runtime needs nothing else: no MLIR, no re-parsing of IR. Everything a
+// step does is the `schedule` of a Program: each entry launches a generated
+// kernel, calls an extern (library) routine from the runtime's table
+// (oneDNN/BLAS on CPU; cuDNN/cuBLAS on CUDA), or performs a collective.
+// Operands are buffer ids; a buffer lives either in the persistent state
+// block (parameters, optimizer state, running statistics), in the per-step
+// input block, or in the arena at an offset the memory planner chose.
+//
+// Integrity: plan.json carries its format version and a SHA-256 of its own
+// canonical body, and the SHA-256 of kernels.so and the library's
+// fingerprint (a hash of the generated source, also returned by the
+// library's `simclr_kernel_library_fingerprint()`), so a stale, truncated or
+// mismatched file is refused with a message naming it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef SIMCLR_SUPPORT_ARTIFACTPLAN_H
+#define SIMCLR_SUPPORT_ARTIFACTPLAN_H
+
+#include "simclr/Support/DType.h"
+#include "simclr/Support/Status.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace simclr::artifact {
+
+/// Bumped on every incompatible change of the plan or of the kernel ABI.
+inline constexpr int64_t kPlanFormatVersion = 1;
+/// `"format"` field of plan.json.
+inline constexpr const char *kPlanFormatName = "simclrc-artifact";
+
+/// The kernel ABI: every generated kernel is
+///   extern "C" void NAME(void *const *operands);
+/// operands[i] is the base address of the entry's i-th operand buffer (its
+/// inputs first, then its outputs, in the order of ScheduleEntry::operands).
+using KernelFunction = void (*)(void *const *operands);
+/// Every kernel library also exports
+///   extern "C" const char *simclr_kernel_library_fingerprint(void);
+///   extern "C" int64_t simclr_kernel_library_abi_version(void);
+inline constexpr const char *kFingerprintSymbol =
+    "simclr_kernel_library_fingerprint";
+inline constexpr const char *kAbiVersionSymbol =
+    "simclr_kernel_library_abi_version";
+
+/// Where a buffer's bytes live.
+enum class BufferRegion {
+  /// Persistent across steps: parameters, optimizer state, running
+  /// statistics. Owned by the executor; saved in checkpoints.
+  kState,
+  /// Written by the caller before each run of a program (views, images,
+  /// the step counter).
+  kInput,
+  /// Intermediates and results of one run, at `offset` in the arena.
+  kArena,
+};
+
+struct Buffer {
+  int64_t id = 0;
+  /// For dumps and messages: the value's name (`layer1.0.conv1.weight`,
+  /// `%grad_input_43`).
+  std::string name;
+  DType dtype = DType::kF32;
+  std::vector<int64_t> shape;
+  BufferRegion region = BufferRegion::kArena;
+  /// Byte offset inside its region (state block, input block or arena).
+  int64_t offset = 0;
+  /// elements * dtype size.
+  int64_t bytes = 0;
+};
+
+/// How the runtime fills a state tensor before the first step.
+struct StateInit {
+  /// A name parseInitKind() accepts ("kaiming_normal_fan_out", "zeros", ...).
+  std::string kind;
+  /// Required by uniform_fan_in; 0 otherwise.
+  int64_t fanIn = 0;
+};
+
+/// One persistent tensor, saved in checkpoints under `name` (torchvision's
+/// state_dict names; optimizer state as `NAME.exp_avg`, ...).
+struct StateTensor {
+  std::string name;
+  /// "parameter", "optimizer_state" or "running_stat" (simclr.kind).
+  std::string kind;
+  int64_t buffer = 0;
+  StateInit init;
+};
+
+/// An attribute of a schedule entry (stride, epsilon, transposes, ...).
+using AttrValue =
+    std::variant<int64_t, double, std::string, std::vector<int64_t>>;
+using AttrMap = std::map<std::string, AttrValue>;
+
+enum class EntryKind {
+  /// A generated kernel: `name` is its symbol in the kernel library.
+  kKernel,
+  /// A library routine of the runtime's extern table: `name` is its key
+  /// ("conv2d", "conv2d_backward_input", "conv2d_backward_filter",
+  /// "matmul"); `attrs` carries its parameters.
+  kExtern,
+  /// A collective across data-parallel replicas ("all_reduce_sum",
+  /// "all_gather"); `attrs` names the replica group. Executors of a
+  /// single device treat a group of one as the identity (copy).
+  kCollective,
+};
+
+struct ScheduleEntry {
+  EntryKind kind = EntryKind::kKernel;
+  std::string name;
+  /// Inputs first, then outputs.
+  std::vector<int64_t> operands;
+  int64_t numInputs = 0;
+  AttrMap attrs;
+};
+
+/// A value a program reads or produces, by role.
+struct Binding {
+  /// Inputs: "views" (2N x C x H x W float, view 0 then view 1), "images"
+  /// (N x C x H x W uint8), "step" (int64 scalar). Outputs: "loss", "lr",
+  /// "features".
+  std::string role;
+  int64_t buffer = 0;
+};
+
+/// One entry point: "train_step" or "encode".
+struct Program {
+  std::string name;
+  std::vector<Binding> inputs;
+  std::vector<Binding> outputs;
+  std::vector<ScheduleEntry> schedule;
+  /// Bytes of the arena this program needs (the planned peak).
+  int64_t arenaBytes = 0;
+  /// Sum of the bytes of its arena buffers without any reuse (for reports).
+  int64_t sumOfIntermediates = 0;
+};
+
+struct KernelLibrary {
+  /// File name inside the artifact directory ("kernels.so").
+  std::string file;
+  /// Lower-case hex SHA-256 of that file.
+  std::string sha256;
+  /// What the library's simclr_kernel_library_fingerprint() returns.
+  std::string fingerprint;
+  /// "cpu" or "cuda".
+  std::string target;
+};
+
+struct Plan {
+  int64_t formatVersion = kPlanFormatVersion;
+  /// The spec's file name and the hash of its text, for messages and for
+  /// refusing checkpoints of another artifact.
+  std::string specName;
+  std::string specSha256;
+  /// Training facts the runtime's loop needs (batch size, image shape,
+  /// steps per epoch, total steps, seed, dataset, augmentation policy as
+  /// the spec wrote it); free-form JSON text kept verbatim.
+  std::string trainingJson;
+  std::vector<Buffer> buffers;
+  std::vector<StateTensor> state;
+  /// Bytes of the state block and of the input block.
+  int64_t stateBytes = 0;
+  int64_t inputBytes = 0;
+  std::vector<Program> programs;
+  KernelLibrary library;
+  /// Byte alignment of every offset (and of the blocks' bases).
+  int64_t alignment = 64;
+
+  const Program *findProgram(const std::string &name) const;
+  const Buffer *findBuffer(int64_t id) const;
+};
+
+/// A hash identifying the whole artifact (plan body and kernel library);
+/// checkpoints record it. Computed by writePlanFile and stored.
+std::string planIdentity(const Plan &plan);
+
+/// Checks internal consistency: unique buffer ids, operands name existing
+/// buffers, offsets + bytes inside their region, no two state or input
+/// buffers overlapping, bytes == elements * dtype size. The message names
+/// the first problem.
+Status verifyPlan(const Plan &plan);
+
+/// Serializes `plan` to JSON with "format", "version" and "sha256" (over the
+/// canonical body) and writes it atomically.
+Status writePlanFile(const Plan &plan, const std::string &path);
+
+/// Reads and checks a plan.json: JSON syntax, format name, version (a newer
+/// or older version is refused naming both), the body's checksum, and
+/// verifyPlan(). Every error names `path`.
+Expected<Plan> readPlanFile(const std::string &path);
+
+/// Lower-case hex SHA-256 of a byte string / of a file's contents.
+std::string sha256Hex(const void *data, size_t size);
+Expected<std::string> sha256OfFile(const std::string &path);
+
+} // namespace simclr::artifact
+
+#endif // SIMCLR_SUPPORT_ARTIFACTPLAN_H

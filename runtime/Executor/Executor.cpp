@@ -1,0 +1,580 @@
+//===- Executor.cpp - Replays a plan's schedules on the CPU ---------------===//
+//
+// Executor::create does all the work a step must not: it allocates the state
+// block, the input block and one arena (the largest program's), zeroed and
+// aligned; resolves every operand of every schedule entry to an address
+// (one flat table per program); prepares every extern call (oneDNN
+// primitives bound to those addresses); and checks the bindings the typed
+// entry points use. Running a program then walks its steps with no
+// allocation and no lookup.
+//
+//===----------------------------------------------------------------------===//
+#include "simclr/Runtime/Executor.h"
+
+#include "CpuExterns.h"
+
+#include "simclr/Support/ParameterInit.h"
+#include "simclr/Support/Safetensors.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <unordered_map>
+
+namespace simclr::runtime {
+
+using artifact::Binding;
+using artifact::Buffer;
+using artifact::BufferRegion;
+using artifact::EntryKind;
+using artifact::Plan;
+using artifact::Program;
+using artifact::ScheduleEntry;
+
+namespace {
+
+/// The blocks' base alignment when the plan asks for less: a cache line,
+/// which also satisfies oneDNN and AVX-512 loads.
+constexpr int64_t kMinimumAlignment = 64;
+
+constexpr const char *kTrainStepProgram = "train_step";
+constexpr const char *kEncodeProgram = "encode";
+
+struct FreeDeleter {
+  void operator()(void *p) const { std::free(p); }
+};
+
+/// A zeroed, aligned allocation of at least one alignment unit.
+struct Block {
+  std::unique_ptr<std::byte, FreeDeleter> data;
+
+  Status allocate(int64_t bytes, int64_t alignment, const char *what) {
+    int64_t rounded =
+        (std::max<int64_t>(bytes, 1) + alignment - 1) / alignment * alignment;
+    data.reset(static_cast<std::byte *>(
+        std::aligned_alloc(static_cast<size_t>(alignment),
+                           static_cast<size_t>(rounded))));
+    if (!data)
+      return unavailable("cannot allocate the " + std::string(what) + " (" +
+                         std::to_string(bytes) + " bytes)");
+    std::memset(data.get(), 0, static_cast<size_t>(rounded));
+    return Status::ok();
+  }
+};
+
+std::string quoted(const std::string &text) { return "'" + text + "'"; }
+
+const char *entryKindName(EntryKind kind) {
+  switch (kind) {
+  case EntryKind::kKernel:
+    return "kernel";
+  case EntryKind::kExtern:
+    return "extern";
+  case EntryKind::kCollective:
+    return "collective";
+  }
+  return "?";
+}
+
+std::string describeEntry(const Program &program, size_t index) {
+  const ScheduleEntry &e = program.schedule[index];
+  return "program " + quoted(program.name) + ": schedule[" +
+         std::to_string(index) + "] (" + entryKindName(e.kind) + " " +
+         quoted(e.name) + ")";
+}
+
+std::string formatShape(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+int64_t numElements(const std::vector<int64_t> &shape) {
+  int64_t count = 1;
+  for (int64_t extent : shape)
+    count *= extent;
+  return count;
+}
+
+const Binding *findBinding(const std::vector<Binding> &bindings,
+                           const std::string &role) {
+  for (const Binding &b : bindings)
+    if (b.role == role)
+      return &b;
+  return nullptr;
+}
+
+/// Writes float `values` into `dst` as `dtype`; false for a dtype that
+/// cannot hold them (f16, bf16).
+bool storeAs(DType dtype, const std::vector<float> &values, void *dst) {
+  auto store = [&](auto tag) {
+    using T = decltype(tag);
+    T *out = static_cast<T *>(dst);
+    for (size_t i = 0; i < values.size(); ++i)
+      out[i] = static_cast<T>(values[i]);
+    return true;
+  };
+  switch (dtype) {
+  case DType::kF32:
+    std::memcpy(dst, values.data(), values.size() * sizeof(float));
+    return true;
+  case DType::kF64:
+    return store(double());
+  case DType::kI64:
+    return store(int64_t());
+  case DType::kI32:
+    return store(int32_t());
+  case DType::kU8:
+  case DType::kBool:
+    return store(uint8_t());
+  case DType::kF16:
+  case DType::kBF16:
+    return false;
+  }
+  return false;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Impl
+//===----------------------------------------------------------------------===//
+
+struct Executor::Impl {
+  /// One schedule entry, resolved.
+  struct Step {
+    EntryKind kind;
+    artifact::KernelFunction kernel = nullptr;
+    /// Index of the entry's first operand in the program's operand table.
+    size_t operandBegin = 0;
+    /// Kernel: unused. Extern: the CpuExterns handle. Collective: the range
+    /// [copyBegin, copyEnd) of the program's copies.
+    size_t externHandle = 0;
+    size_t copyBegin = 0, copyEnd = 0;
+  };
+  struct Copy {
+    const void *from;
+    void *to;
+    size_t bytes;
+  };
+  struct CompiledProgram {
+    const Program *program = nullptr;
+    std::vector<void *> operands;
+    std::vector<Step> steps;
+    std::vector<Copy> copies;
+  };
+  /// A binding resolved to its buffer and address.
+  struct Slot {
+    const Buffer *buffer = nullptr;
+    void *data = nullptr;
+  };
+
+  std::shared_ptr<const Artifact> artifact;
+  int threads = 1;
+  Block state, input, arena;
+  std::unordered_map<int64_t, void *> addresses;
+  std::unordered_map<int64_t, const Buffer *> buffers;
+  CpuExterns externs;
+  std::vector<CompiledProgram> programs;
+
+  /// train_step and encode, resolved at create (null / empty when absent).
+  const CompiledProgram *trainProgram = nullptr;
+  Slot views, step, loss, learningRate;
+  const CompiledProgram *encodeProgram = nullptr;
+  Slot images, features;
+
+  float lastLoss = 0.0f;
+  float lastLearningRate = 0.0f;
+
+  const Plan &plan() const { return artifact->plan(); }
+  std::string planPath() const { return artifact->directory() + "/plan.json"; }
+
+  Status compile(const Program &program, CompiledProgram &out);
+  Status resolveBindings();
+  Status execute(const CompiledProgram &program);
+  Slot slot(const CompiledProgram *program, const std::string &role,
+            bool output) const;
+};
+
+Status Executor::Impl::compile(const Program &program, CompiledProgram &out) {
+  out.program = &program;
+  size_t totalOperands = 0;
+  for (const ScheduleEntry &e : program.schedule)
+    totalOperands += e.operands.size();
+  out.operands.reserve(totalOperands);
+  for (size_t i = 0; i < program.schedule.size(); ++i) {
+    const ScheduleEntry &e = program.schedule[i];
+    auto error = [&](const std::string &message) {
+      return invalidArgument(planPath() + ": " + describeEntry(program, i) +
+                             ": " + message);
+    };
+    Step step;
+    step.kind = e.kind;
+    step.operandBegin = out.operands.size();
+    for (int64_t id : e.operands)
+      out.operands.push_back(addresses.at(id));
+    switch (e.kind) {
+    case EntryKind::kKernel:
+      step.kernel = artifact->kernel(e.name);
+      if (!step.kernel)
+        return error("the kernel library has no such symbol");
+      break;
+    case EntryKind::kExtern: {
+      std::vector<ExternOperand> operands;
+      for (int64_t id : e.operands)
+        operands.push_back({buffers.at(id), addresses.at(id)});
+      Expected<size_t> handle = externs.add(e, operands);
+      if (!handle)
+        return error(handle.status().message());
+      step.externHandle = *handle;
+      break;
+    }
+    case EntryKind::kCollective: {
+      // One replica: each output is its input (inputs and outputs pair up).
+      size_t inputs = static_cast<size_t>(e.numInputs);
+      if (e.operands.size() != 2 * inputs)
+        return error("expects as many outputs as inputs, got " +
+                     std::to_string(inputs) + " inputs and " +
+                     std::to_string(e.operands.size() - inputs) + " outputs");
+      step.copyBegin = out.copies.size();
+      for (size_t k = 0; k < inputs; ++k) {
+        const Buffer &from = *buffers.at(e.operands[k]);
+        const Buffer &to = *buffers.at(e.operands[inputs + k]);
+        if (from.bytes != to.bytes)
+          return error("input " + quoted(from.name) + " has " +
+                       std::to_string(from.bytes) + " bytes, output " +
+                       quoted(to.name) + " " + std::to_string(to.bytes));
+        if (addresses.at(from.id) != addresses.at(to.id))
+          out.copies.push_back({addresses.at(from.id), addresses.at(to.id),
+                                static_cast<size_t>(from.bytes)});
+      }
+      step.copyEnd = out.copies.size();
+      break;
+    }
+    }
+    out.steps.push_back(step);
+  }
+  return Status::ok();
+}
+
+Executor::Impl::Slot Executor::Impl::slot(const CompiledProgram *program,
+                                          const std::string &role,
+                                          bool output) const {
+  if (!program)
+    return {};
+  const Binding *b = findBinding(
+      output ? program->program->outputs : program->program->inputs, role);
+  if (!b)
+    return {};
+  return {buffers.at(b->buffer), addresses.at(b->buffer)};
+}
+
+Status Executor::Impl::resolveBindings() {
+  for (const CompiledProgram &p : programs) {
+    if (p.program->name == kTrainStepProgram)
+      trainProgram = &p;
+    if (p.program->name == kEncodeProgram)
+      encodeProgram = &p;
+  }
+  views = slot(trainProgram, "views", false);
+  step = slot(trainProgram, "step", false);
+  loss = slot(trainProgram, "loss", true);
+  learningRate = slot(trainProgram, "lr", true);
+  images = slot(encodeProgram, "images", false);
+  features = slot(encodeProgram, "features", true);
+
+  // The typed entry points read and write these with fixed types.
+  struct Expectation {
+    const Slot &slot;
+    const char *program;
+    const char *role;
+    DType dtype;
+    /// -1: any number of elements.
+    int64_t elements;
+  };
+  const Expectation expectations[] = {
+      {views, kTrainStepProgram, "views", DType::kF32, -1},
+      {step, kTrainStepProgram, "step", DType::kI64, 1},
+      {loss, kTrainStepProgram, "loss", DType::kF32, 1},
+      {learningRate, kTrainStepProgram, "lr", DType::kF32, 1},
+      {images, kEncodeProgram, "images", DType::kU8, -1},
+      {features, kEncodeProgram, "features", DType::kF32, -1},
+  };
+  for (const Expectation &e : expectations) {
+    if (!e.slot.buffer)
+      continue;
+    const Buffer &b = *e.slot.buffer;
+    if (b.dtype != e.dtype ||
+        (e.elements >= 0 && numElements(b.shape) != e.elements))
+      return invalidArgument(
+          planPath() + ": program " + quoted(e.program) + ": binding " +
+          quoted(e.role) + " is " + dtypeName(b.dtype) + " " +
+          formatShape(b.shape) + ", expected " + dtypeName(e.dtype) +
+          (e.elements == 1 ? " with one element" : ""));
+  }
+  return Status::ok();
+}
+
+Status Executor::Impl::execute(const CompiledProgram &program) {
+  // Per calling thread in OpenMP, so set on every run: the driving thread
+  // need not be the one that created the executor.
+  omp_set_num_threads(threads);
+  void *const *table = program.operands.data();
+  for (size_t i = 0; i < program.steps.size(); ++i) {
+    const Step &s = program.steps[i];
+    switch (s.kind) {
+    case EntryKind::kKernel:
+      s.kernel(table + s.operandBegin);
+      break;
+    case EntryKind::kExtern: {
+      Status status = externs.run(s.externHandle);
+      if (!status)
+        return status.withContext(describeEntry(*program.program, i));
+      break;
+    }
+    case EntryKind::kCollective:
+      for (size_t c = s.copyBegin; c < s.copyEnd; ++c)
+        std::memmove(program.copies[c].to, program.copies[c].from,
+                     program.copies[c].bytes);
+      break;
+    }
+  }
+  return Status::ok();
+}
+
+//===----------------------------------------------------------------------===//
+// Executor
+//===----------------------------------------------------------------------===//
+
+Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Executor::~Executor() = default;
+
+Expected<std::unique_ptr<Executor>>
+Executor::create(std::shared_ptr<const Artifact> artifact,
+                 ExecutorOptions options) {
+  if (!artifact)
+    return invalidArgument("Executor::create: no artifact");
+  if (options.threads < 0)
+    return invalidArgument("threads must be 0 (all cores) or positive, got " +
+                           std::to_string(options.threads));
+  auto impl = std::make_unique<Impl>();
+  impl->artifact = std::move(artifact);
+  impl->threads = options.threads > 0 ? options.threads : omp_get_num_procs();
+  omp_set_num_threads(impl->threads);
+  const Plan &plan = impl->plan();
+
+  int64_t alignment = std::max(plan.alignment, kMinimumAlignment);
+  int64_t arenaBytes = 0;
+  for (const Program &p : plan.programs)
+    arenaBytes = std::max(arenaBytes, p.arenaBytes);
+  SIMCLR_RETURN_IF_ERROR(impl->state.allocate(plan.stateBytes, alignment, "state block"));
+  SIMCLR_RETURN_IF_ERROR(impl->input.allocate(plan.inputBytes, alignment, "input block"));
+  SIMCLR_RETURN_IF_ERROR(impl->arena.allocate(arenaBytes, alignment, "arena"));
+
+  // verifyPlan (run by readPlanFile) guarantees every buffer fits its region
+  // and every operand names a buffer.
+  for (const Buffer &b : plan.buffers) {
+    std::byte *base = b.region == BufferRegion::kState   ? impl->state.data.get()
+                      : b.region == BufferRegion::kInput ? impl->input.data.get()
+                                                         : impl->arena.data.get();
+    impl->addresses[b.id] = base + b.offset;
+    impl->buffers[b.id] = &b;
+  }
+
+  impl->programs.resize(plan.programs.size());
+  for (size_t i = 0; i < plan.programs.size(); ++i)
+    SIMCLR_RETURN_IF_ERROR(impl->compile(plan.programs[i], impl->programs[i]));
+  SIMCLR_RETURN_IF_ERROR(impl->externs.finalize());
+  SIMCLR_RETURN_IF_ERROR(impl->resolveBindings());
+  return std::unique_ptr<Executor>(new Executor(std::move(impl)));
+}
+
+const Artifact &Executor::artifact() const { return *impl_->artifact; }
+
+Status Executor::initializeState(uint64_t seed) {
+  const Plan &plan = impl_->plan();
+  std::vector<float> values;
+  for (const artifact::StateTensor &t : plan.state) {
+    const Buffer &b = *impl_->buffers.at(t.buffer);
+    std::string prefix = "state tensor " + quoted(t.name) + ": ";
+    Expected<InitKind> kind = parseInitKind(t.init.kind);
+    if (!kind)
+      return invalidArgument(prefix + kind.status().message());
+    Status status =
+        initializeTensor(*kind, b.shape, t.init.fanIn, seed, t.name, values);
+    if (!status)
+      return status.withContext("state tensor " + quoted(t.name));
+    if (!storeAs(b.dtype, values, impl_->addresses.at(b.id)))
+      return invalidArgument(prefix + "cannot initialize a tensor of dtype " +
+                             dtypeName(b.dtype));
+  }
+  return Status::ok();
+}
+
+Status Executor::loadState(const std::string &path, bool parametersOnly) {
+  Expected<SafetensorsReader> reader = SafetensorsReader::open(path);
+  if (!reader)
+    return reader.takeStatus();
+  const Plan &plan = impl_->plan();
+  std::set<std::string> known;
+  for (const artifact::StateTensor &t : plan.state)
+    known.insert(t.name);
+  for (const TensorInfo &info : reader->tensors())
+    if (!known.count(info.name))
+      return invalidArgument(path + ": tensor " + quoted(info.name) +
+                             " is not a state tensor of this artifact");
+  auto selected = [&](const artifact::StateTensor &t) {
+    return !parametersOnly || t.kind == "parameter" || t.kind == "running_stat";
+  };
+  // Check everything first, so a bad file leaves the state untouched.
+  for (const artifact::StateTensor &t : plan.state) {
+    if (!selected(t))
+      continue;
+    const Buffer &b = *impl_->buffers.at(t.buffer);
+    const TensorInfo *info = reader->find(t.name);
+    if (!info)
+      return notFound(path + ": missing state tensor " + quoted(t.name));
+    if (info->dtype != b.dtype || info->shape != b.shape)
+      return invalidArgument(path + ": tensor " + quoted(t.name) + ": expected " +
+                             dtypeName(b.dtype) + " " + formatShape(b.shape) +
+                             ", found " + dtypeName(info->dtype) + " " +
+                             formatShape(info->shape));
+  }
+  for (const artifact::StateTensor &t : plan.state) {
+    if (!selected(t))
+      continue;
+    const Buffer &b = *impl_->buffers.at(t.buffer);
+    SIMCLR_RETURN_IF_ERROR(reader->read(t.name, b.dtype, b.shape,
+                                        impl_->addresses.at(b.id),
+                                        static_cast<size_t>(b.bytes)));
+  }
+  return Status::ok();
+}
+
+Status Executor::saveState(
+    const std::string &path,
+    const std::vector<std::pair<std::string, std::string>> &metadata) const {
+  SafetensorsWriter writer;
+  for (const auto &[key, value] : metadata)
+    writer.setMetadata(key, value);
+  for (const artifact::StateTensor &t : impl_->plan().state) {
+    const Buffer &b = *impl_->buffers.at(t.buffer);
+    Status status = writer.add(t.name, b.dtype, b.shape, impl_->addresses.at(b.id));
+    if (!status)
+      return status.withContext(path);
+  }
+  return writer.writeAtomically(path);
+}
+
+std::vector<StateTensorView> Executor::stateTensors() {
+  std::vector<StateTensorView> views;
+  for (const artifact::StateTensor &t : impl_->plan().state)
+    views.push_back({&t, impl_->buffers.at(t.buffer), impl_->addresses.at(t.buffer)});
+  return views;
+}
+
+Expected<StateTensorView> Executor::stateTensor(const std::string &name) {
+  for (const artifact::StateTensor &t : impl_->plan().state)
+    if (t.name == name)
+      return StateTensorView{&t, impl_->buffers.at(t.buffer),
+                             impl_->addresses.at(t.buffer)};
+  return notFound("no state tensor named " + quoted(name));
+}
+
+Status Executor::trainStep(std::span<const float> views, int64_t step) {
+  Impl &impl = *impl_;
+  if (!impl.trainProgram)
+    return invalidArgument(impl.planPath() + ": the artifact has no '" +
+                           std::string(kTrainStepProgram) + "' program");
+  if (!impl.views.buffer || !impl.step.buffer || !impl.loss.buffer ||
+      !impl.learningRate.buffer)
+    return invalidArgument(impl.planPath() +
+                           ": program 'train_step' lacks one of the bindings "
+                           "views, step (inputs), loss, lr (outputs)");
+  size_t expected = static_cast<size_t>(impl.views.buffer->bytes) / sizeof(float);
+  if (views.size() != expected)
+    return invalidArgument("trainStep: " + std::to_string(views.size()) +
+                           " view values, the plan's views are " +
+                           formatShape(impl.views.buffer->shape) + " (" +
+                           std::to_string(expected) + " values)");
+  std::memcpy(impl.views.data, views.data(), views.size_bytes());
+  std::memcpy(impl.step.data, &step, sizeof(step));
+  SIMCLR_RETURN_IF_ERROR(impl.execute(*impl.trainProgram));
+  std::memcpy(&impl.lastLoss, impl.loss.data, sizeof(float));
+  std::memcpy(&impl.lastLearningRate, impl.learningRate.data, sizeof(float));
+  return Status::ok();
+}
+
+float Executor::lastLoss() const { return impl_->lastLoss; }
+float Executor::lastLearningRate() const { return impl_->lastLearningRate; }
+
+Status Executor::encode(std::span<const uint8_t> images,
+                        std::span<float> features) {
+  Impl &impl = *impl_;
+  if (!impl.encodeProgram || !impl.images.buffer || !impl.features.buffer)
+    return invalidArgument(impl.planPath() + ": the artifact has no '" +
+                           std::string(kEncodeProgram) +
+                           "' program with an images input and a features output");
+  if (images.size() != static_cast<size_t>(impl.images.buffer->bytes))
+    return invalidArgument("encode: " + std::to_string(images.size()) +
+                           " image bytes, the plan's images are " +
+                           formatShape(impl.images.buffer->shape) + " (" +
+                           std::to_string(impl.images.buffer->bytes) + " bytes)");
+  size_t featureCount =
+      static_cast<size_t>(impl.features.buffer->bytes) / sizeof(float);
+  if (features.size() != featureCount)
+    return invalidArgument("encode: room for " + std::to_string(features.size()) +
+                           " features, the plan's are " +
+                           formatShape(impl.features.buffer->shape) + " (" +
+                           std::to_string(featureCount) + " values)");
+  std::memcpy(impl.images.data, images.data(), images.size_bytes());
+  SIMCLR_RETURN_IF_ERROR(impl.execute(*impl.encodeProgram));
+  std::memcpy(features.data(), impl.features.data, features.size_bytes());
+  return Status::ok();
+}
+
+int64_t Executor::encodeBatch() const {
+  const Buffer *b = impl_->images.buffer;
+  return b && !b->shape.empty() ? b->shape[0] : 0;
+}
+
+int64_t Executor::featureDim() const {
+  const Buffer *b = impl_->features.buffer;
+  return b && b->shape.size() == 2 ? b->shape[1] : 0;
+}
+
+Status Executor::run(
+    const std::string &program,
+    const std::vector<std::pair<std::string, const void *>> &inputs) {
+  Impl &impl = *impl_;
+  const Impl::CompiledProgram *compiled = nullptr;
+  for (const Impl::CompiledProgram &p : impl.programs)
+    if (p.program->name == program)
+      compiled = &p;
+  if (!compiled)
+    return notFound(impl.planPath() + ": no program named " + quoted(program));
+  for (const auto &[role, data] : inputs) {
+    const Binding *b = findBinding(compiled->program->inputs, role);
+    if (!b)
+      return invalidArgument("program " + quoted(program) +
+                             " has no input " + quoted(role));
+    if (!data)
+      return invalidArgument("program " + quoted(program) + ": input " +
+                             quoted(role) + " is null");
+    const Buffer &buffer = *impl.buffers.at(b->buffer);
+    std::memcpy(impl.addresses.at(b->buffer), data,
+                static_cast<size_t>(buffer.bytes));
+  }
+  return impl.execute(*compiled);
+}
+
+const void *Executor::bufferData(int64_t bufferId) const {
+  auto it = impl_->addresses.find(bufferId);
+  return it == impl_->addresses.end() ? nullptr : it->second;
+}
+
+} // namespace simclr::runtime

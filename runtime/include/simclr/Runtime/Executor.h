@@ -1,0 +1,123 @@
+//===- Executor.h - Runs a compiled artifact's programs ---------*- C++ -*-===//
+//
+// The runtime's entry point to a compiled artifact (lib's ArtifactPlan.h):
+// Artifact::load checks and maps the directory; Executor owns the state
+// block (parameters, optimizer state, running statistics), the input block
+// and the arena (exactly the plan's sizes, allocated once), and replays a
+// program's schedule: generated kernels from the artifact's kernel library,
+// extern calls through the target's table (CPU: oneDNN convolutions,
+// dnnl_sgemm), collectives (identity on one device).
+//
+// No MLIR or LLVM here. Not thread-safe: one thread drives an Executor; the
+// kernels themselves use all `threads` cores (one OpenMP pool, shared with
+// oneDNN).
+//
+//===----------------------------------------------------------------------===//
+#ifndef SIMCLR_RUNTIME_EXECUTOR_H
+#define SIMCLR_RUNTIME_EXECUTOR_H
+
+#include "simclr/Support/ArtifactPlan.h"
+#include "simclr/Support/Status.h"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace simclr::runtime {
+
+/// A loaded, verified artifact directory: the plan and the opened kernel
+/// library (dlopen), with every kernel symbol the plan names resolved.
+class Artifact {
+public:
+  /// Reads DIR/plan.json (readPlanFile), checks kernels.so's SHA-256, opens
+  /// it, compares its ABI version and fingerprint with the plan and
+  /// resolves every kernel symbol; each failure is one line naming the file.
+  static Expected<std::shared_ptr<const Artifact>> load(const std::string &dir);
+
+  const artifact::Plan &plan() const;
+  const std::string &directory() const;
+  /// artifact::planIdentity(plan()): checkpoints record it.
+  const std::string &identity() const;
+  /// The resolved symbol of kernel `name` (nullptr when unknown).
+  artifact::KernelFunction kernel(const std::string &name) const;
+
+  ~Artifact();
+  struct Impl;
+
+private:
+  explicit Artifact(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct ExecutorOptions {
+  /// Cores for kernels and library calls; 0 = all available.
+  int threads = 0;
+};
+
+/// A named view of one state tensor (parameter, optimizer state, running
+/// statistic) inside the executor's state block.
+struct StateTensorView {
+  const artifact::StateTensor *tensor = nullptr;
+  const artifact::Buffer *buffer = nullptr;
+  void *data = nullptr;
+};
+
+class Executor {
+public:
+  static Expected<std::unique_ptr<Executor>>
+  create(std::shared_ptr<const Artifact> artifact, ExecutorOptions options = {});
+  ~Executor();
+
+  const Artifact &artifact() const;
+
+  /// Fills every state tensor as the plan's StateInit says (the same values
+  /// `simclrc --init-weights --seed SEED` writes).
+  Status initializeState(uint64_t seed);
+  /// Loads state tensors by name from a safetensors file; every state
+  /// tensor must be present with the plan's dtype and shape (extra tensors
+  /// are an error naming them). With `parametersOnly`, only kind "parameter"
+  /// and "running_stat" are read (others keep their values).
+  Status loadState(const std::string &path, bool parametersOnly = false);
+  /// Writes every state tensor to a safetensors file atomically, with
+  /// `metadata` added to the header's __metadata__.
+  Status saveState(const std::string &path,
+                   const std::vector<std::pair<std::string, std::string>>
+                       &metadata = {}) const;
+  std::vector<StateTensorView> stateTensors();
+  Expected<StateTensorView> stateTensor(const std::string &name);
+
+  /// Runs "train_step" once: `views` holds 2N images (view 0 of the batch,
+  /// then view 1), already augmented and normalized, N x C x H x W each;
+  /// `step` is 0-based (it drives the learning-rate schedule and AdamW's
+  /// bias correction). The state is updated in place.
+  Status trainStep(std::span<const float> views, int64_t step);
+  /// Results of the last trainStep.
+  float lastLoss() const;
+  float lastLearningRate() const;
+
+  /// Runs "encode": `images` is N x C x H x W uint8 (N = the plan's encode
+  /// batch); writes N x F features (batch norm in inference mode).
+  Status encode(std::span<const uint8_t> images, std::span<float> features);
+  /// The encode program's batch and feature width.
+  int64_t encodeBatch() const;
+  int64_t featureDim() const;
+
+  /// Runs any program by name with raw inputs by role; for tests.
+  Status run(const std::string &program,
+             const std::vector<std::pair<std::string, const void *>> &inputs);
+  /// The bytes of a buffer after the last run (arena buffers are valid
+  /// until the next run).
+  const void *bufferData(int64_t bufferId) const;
+
+  struct Impl;
+
+private:
+  explicit Executor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace simclr::runtime
+
+#endif // SIMCLR_RUNTIME_EXECUTOR_H
