@@ -5,6 +5,9 @@
 // experiments.
 //
 //===----------------------------------------------------------------------===//
+#include "simclr/Conversion/Passes.h"
+#include "simclr/Dialect/Kernel/IR/KernelDialect.h"
+#include "simclr/Dialect/Kernel/Transforms/Passes.h"
 #include "simclr/Dialect/Simclr/IR/SimclrDialect.h"
 #include "simclr/Dialect/Simclr/Transforms/Passes.h"
 
@@ -15,9 +18,14 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<mlir::simclr::SimclrDialect, mlir::func::FuncDialect>();
+  registry.insert<mlir::simclr::SimclrDialect,
+                  mlir::simclr_kernel::KernelDialect,
+                  mlir::func::FuncDialect, mlir::memref::MemRefDialect>();
   mlir::registerTransformsPasses();
   mlir::simclr::registerSimclrPasses();
+  mlir::simclr::registerSimclrConversionPasses();
+  mlir::simclr_kernel::registerSimclrKernelPasses();
+  mlir::simclr::registerSimclrFusePipeline();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "simclr optimizer driver\n", registry));
 }

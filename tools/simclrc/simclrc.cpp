@@ -8,7 +8,14 @@
 // and timing flags apply) and prints the result.
 //
 //===----------------------------------------------------------------------===//
+#include "simclr/Conversion/Passes.h"
+#include "simclr/Dialect/Kernel/IR/KernelDialect.h"
+#include "simclr/Dialect/Kernel/Transforms/Passes.h"
 #include "simclr/Dialect/Simclr/IR/SimclrDialect.h"
+#include "simclr/Support/TrainingConfig.h"
+#include "simclr/Target/Artifact.h"
+#include "simclr/Target/Cpu/EmitCpp.h"
+#include "simclr/Target/Pipeline.h"
 #include "simclr/Dialect/Simclr/Transforms/Passes.h"
 #include "simclr/Frontend/GraphBuilder.h"
 #include "simclr/Frontend/InitialWeights.h"
@@ -18,12 +25,17 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SHA256.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -34,12 +46,22 @@ namespace cl = llvm::cl;
 
 namespace {
 
-/// The stage of the pipeline whose IR `--emit` prints.
+/// The stage of the pipeline whose IR `--emit` prints, in pipeline order.
 enum class EmitKind {
   /// The verified graph-level `simclr` module.
   Graph,
   /// The graph with @train_step: forward, backward, optimizer update.
   TrainStep,
+  /// The train step after the fusion passes (simclr.fusion ops).
+  Fused,
+  /// The kernel level: kernels, launches and extern calls on planned buffers.
+  Kernels,
+  /// The memory plan of each program: buffers, lifetimes, offsets, peak.
+  MemoryPlan,
+  /// The generated C++ of the kernel library.
+  Cpp,
+  /// The artifact directory (-o DIR): plan.json, kernels.so, kernels.cpp.
+  Artifact,
 };
 
 cl::OptionCategory simclrcCategory("simclrc options");
@@ -63,13 +85,25 @@ cl::opt<std::string> outputPath(llvm::StringRef(::simclr::flags::kOutput.name),
                                 cl::cat(simclrcCategory));
 
 cl::opt<EmitKind> emitKind(
-    "emit", cl::desc("The stage to print"), cl::init(EmitKind::Graph),
+    "emit", cl::desc("What to produce"), cl::init(EmitKind::Artifact),
     cl::values(clEnumValN(EmitKind::Graph, "graph",
                           "graph-level simclr IR: forward loss, optimizer "
                           "update and feature extraction"),
                clEnumValN(EmitKind::TrainStep, "train-step",
                           "@train_step: two views, forward, NT-Xent, backward "
-                          "(simclr-autodiff), optimizer update and schedule")),
+                          "(simclr-autodiff), optimizer update and schedule"),
+               clEnumValN(EmitKind::Fused, "fused",
+                          "the train step after fusion (simclr.fusion ops)"),
+               clEnumValN(EmitKind::Kernels, "kernels",
+                          "kernel level: kernels, launches and library calls "
+                          "on buffers with planned offsets"),
+               clEnumValN(EmitKind::MemoryPlan, "memory-plan",
+                          "each program's buffers, lifetimes and offsets; "
+                          "planned peak beside the sum of intermediates"),
+               clEnumValN(EmitKind::Cpp, "cpp", "the generated C++ kernels"),
+               clEnumValN(EmitKind::Artifact, "artifact",
+                          "(default) the artifact directory -o DIR that "
+                          "simclr-train runs")),
     cl::cat(simclrcCategory));
 
 cl::opt<bool> printParamCount(
@@ -100,6 +134,25 @@ cl::opt<bool> viewsAsInput(
              "float) instead of uint8 images and an RNG key, for an input "
              "pipeline that augments outside the graph"),
     cl::init(false), cl::cat(simclrcCategory));
+
+cl::opt<bool> noFusion("no-fusion",
+                       cl::desc("Skip the fusion passes (one kernel per op)"),
+                       cl::init(false), cl::cat(simclrcCategory));
+
+cl::opt<bool> fusionReport(
+    "fusion-report",
+    cl::desc("Print graph ops before and kernels after fusion to stderr"),
+    cl::init(false), cl::cat(simclrcCategory));
+
+cl::opt<std::string> cacheDirectory(
+    "cache-dir",
+    cl::desc("Cache of compiled kernel libraries, by content hash (default "
+             "$XDG_CACHE_HOME/simclrc or ~/.cache/simclrc; 'none' disables)"),
+    cl::value_desc("dir"), cl::cat(simclrcCategory));
+
+cl::opt<std::string> hostCompiler(
+    "host-compiler", cl::desc("C++ compiler for the CPU kernels"),
+    cl::init("c++"), cl::value_desc("program"), cl::cat(simclrcCategory));
 
 /// Prints a one-line error and returns the tool's failure exit code.
 int fail(const std::string &message) {
@@ -146,6 +199,9 @@ LogicalResult printSpecDiagnostic(Diagnostic &diagnostic) {
   return success();
 }
 
+/// The spec read by loadInput (none for .mlir input).
+std::optional<::simclr::frontend::TrainingSpec> loadedSpec;
+
 /// Reads the input: a spec file through the frontend, or graph IR.
 FailureOr<OwningOpRef<ModuleOp>> loadInput(MLIRContext &context,
                                            llvm::SourceMgr &sourceMgr) {
@@ -169,7 +225,19 @@ FailureOr<OwningOpRef<ModuleOp>> loadInput(MLIRContext &context,
     return failure();
   }
   ::simclr::frontend::BuildOptions options;
-  options.viewsAsInput = viewsAsInput;
+  // The kernel level takes the augmented views: augmentation runs in the
+  // runtime's input pipeline.
+  options.viewsAsInput = viewsAsInput || emitKind >= EmitKind::Fused;
+  loadedSpec = *spec;
+  if (options.viewsAsInput && !viewsAsInput) {
+    // The compiled step takes augmented views, but the spec's augmentation
+    // policy must still be valid: build and verify the whole graph once.
+    ::simclr::frontend::BuildOptions withAugmentation;
+    FailureOr<OwningOpRef<ModuleOp>> full =
+        ::simclr::frontend::buildSimclrModule(context, *spec, withAugmentation);
+    if (failed(full) || failed(verify(**full)))
+      return failure();
+  }
   return ::simclr::frontend::buildSimclrModule(context, *spec, options);
 }
 
@@ -179,12 +247,89 @@ void buildPipeline(PassManager &pm) {
   pm.addPass(createCSEPass());
   if (emitKind == EmitKind::Graph)
     return;
-  mlir::simclr::SimclrAutodiffOptions autodiff;
-  autodiff.replaceSource = true;
-  pm.addPass(mlir::simclr::createSimclrAutodiff(autodiff));
-  pm.addPass(mlir::simclr::createSimclrBuildTrainStep());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  mlir::simclr_kernel::addTrainStepPasses(pm);
+  if (emitKind == EmitKind::TrainStep)
+    return;
+  if (!noFusion)
+    mlir::simclr_kernel::addFusionPasses(pm);
+  if (fusionReport && !noFusion) {
+    // Counted on the fused graph: each fusion and each remaining op is one
+    // kernel, each conv/matmul one library call.
+    pm.addPass(mlir::simclr::createSimclrFusionReport());
+  }
+  if (emitKind == EmitKind::Fused)
+    return;
+  mlir::simclr_kernel::addKernelPasses(pm, /*fused=*/!noFusion);
+}
+
+/// Where the generated C++ finds simclr/Kernels/Cpu/CpuKernels.h:
+/// $SIMCLR_KERNEL_INCLUDE_DIR, else the source tree this simclrc was built
+/// from.
+std::string kernelIncludeDirectory() {
+  if (const char *dir = std::getenv("SIMCLR_KERNEL_INCLUDE_DIR"); dir && *dir)
+    return dir;
+  return SIMCLR_KERNEL_INCLUDE_DIR;
+}
+
+/// $XDG_CACHE_HOME/simclrc, ~/.cache/simclrc, or none.
+std::string defaultCacheDirectory() {
+  if (cacheDirectory == "none")
+    return "";
+  if (!cacheDirectory.empty())
+    return cacheDirectory;
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/simclrc";
+  if (const char *home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/simclrc";
+  return "";
+}
+
+/// The training facts simclr-train needs, from the spec
+/// (lib/include/simclr/Support/TrainingConfig.h defines the keys).
+std::string trainingJsonOf(const ::simclr::frontend::TrainingSpec &spec) {
+  ::simclr::TrainingConfig config;
+  config.batchSize = spec.data.batchSize;
+  config.imageShape = {spec.data.channels, spec.data.height, spec.data.width};
+  config.stepsPerEpoch = spec.data.trainImages / spec.data.batchSize;
+  config.totalSteps = config.stepsPerEpoch * spec.schedule.epochs;
+  config.seed = spec.seed;
+  config.dataset = spec.data.dataset;
+  config.datasetSize = spec.data.trainImages;
+  config.augmentation = spec.augmentations;
+  return ::simclr::trainingConfigToJson(config);
+}
+
+/// Prints each program's buffers with lifetimes and offsets.
+void printMemoryPlan(ModuleOp module, llvm::raw_ostream &os) {
+  FailureOr<::simclr::artifact::Plan> plan =
+      mlir::simclr_kernel::buildPlan(module);
+  if (failed(plan))
+    return;
+  for (const ::simclr::artifact::Program &program : plan->programs) {
+    os << "program @" << program.name << ": " << program.schedule.size()
+       << " schedule entries\n";
+    os << "  planned arena (peak): " << program.arenaBytes << " bytes ("
+       << llvm::format("%.1f", program.arenaBytes / 1048576.0) << " MiB)\n";
+    os << "  sum of intermediates: " << program.sumOfIntermediates
+       << " bytes ("
+       << llvm::format("%.1f", program.sumOfIntermediates / 1048576.0)
+       << " MiB); reuse saves "
+       << llvm::format("%.1f", program.sumOfIntermediates == 0
+                                   ? 0.0
+                                   : 100.0 * (1.0 - double(program.arenaBytes) /
+                                                        program.sumOfIntermediates))
+       << "%\n";
+  }
+  os << "state: " << plan->state.size() << " tensors, " << plan->stateBytes
+     << " bytes\n";
+  os << "\n  offset       bytes  buffer\n";
+  for (const ::simclr::artifact::Buffer &buffer : plan->buffers) {
+    if (buffer.region != ::simclr::artifact::BufferRegion::kArena)
+      continue;
+    os << llvm::format("  %10lld %11lld  ", (long long)buffer.offset,
+                       (long long)buffer.bytes)
+       << buffer.name << "\n";
+  }
 }
 
 } // namespace
@@ -204,7 +349,9 @@ int main(int argc, char **argv) {
       "MLIR's IR-printing, timing and diagnostic flags apply (listed below).\n");
 
   DialectRegistry registry;
-  registry.insert<mlir::simclr::SimclrDialect, func::FuncDialect>();
+  registry.insert<mlir::simclr::SimclrDialect,
+                  mlir::simclr_kernel::KernelDialect, func::FuncDialect,
+                  memref::MemRefDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   // Diagnostics point at spec keys or .mlir lines; dumping the whole
@@ -253,12 +400,50 @@ int main(int argc, char **argv) {
   if (failed(pm.run(**module)))
     return 1;
 
+  if (emitKind == EmitKind::Artifact) {
+    if (!loadedSpec)
+      return fail("simclrc: error: an artifact is compiled from a spec file "
+                  "(it records the spec's training facts), not from .mlir");
+    if (outputPath == "-")
+      return fail("simclrc: error: the artifact is a directory: pass -o DIR");
+    mlir::simclr_kernel::ArtifactOptions options;
+    options.outputDirectory = outputPath;
+    options.cacheDirectory = defaultCacheDirectory();
+    options.compiler = hostCompiler;
+    options.kernelIncludeDirectory = kernelIncludeDirectory();
+    options.specName = llvm::sys::path::filename(inputPath).str();
+    auto specText = llvm::MemoryBuffer::getFile(inputPath);
+    if (specText)
+      options.specSha256 = llvm::toHex(
+          llvm::SHA256::hash(llvm::arrayRefFromStringRef((*specText)->getBuffer())),
+          /*LowerCase=*/true);
+    options.trainingJson = trainingJsonOf(*loadedSpec);
+    mlir::simclr_kernel::ArtifactReport report;
+    if (failed(mlir::simclr_kernel::writeArtifact(**module, options, report)))
+      return 1;
+    llvm::errs() << "simclrc: wrote " << outputPath << ": " << report.kernelCount
+                 << " kernels, host compile "
+                 << (report.cacheHit ? "cached" : "cold") << " "
+                 << llvm::format("%.2f", report.hostCompileSeconds) << " s\n";
+    return 0;
+  }
+
   std::string error;
   std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(outputPath, &error);
   if (!output)
     return fail(outputPath + ": error: " + error);
-  (*module)->print(output->os());
-  output->os() << "\n";
+  if (emitKind == EmitKind::MemoryPlan) {
+    printMemoryPlan(**module, output->os());
+  } else if (emitKind == EmitKind::Cpp) {
+    FailureOr<mlir::simclr_kernel::CppKernelLibrary> library =
+        mlir::simclr_kernel::emitCppKernelLibrary(**module);
+    if (failed(library))
+      return 1;
+    output->os() << library->source;
+  } else {
+    (*module)->print(output->os());
+    output->os() << "\n";
+  }
   output->keep();
   return 0;
 }

@@ -1,0 +1,396 @@
+//===- Artifact.cpp - Writes a compiled artifact directory ----------------===//
+#include "simclr/Target/Artifact.h"
+
+#include "simclr/Dialect/Kernel/IR/KernelOps.h"
+#include "simclr/Dialect/Simclr/IR/SimclrDialect.h"
+#include "simclr/Support/FileIO.h"
+#include "simclr/Target/Cpu/EmitCpp.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <map>
+
+using namespace mlir;
+using namespace mlir::simclr_kernel;
+namespace artifact = ::simclr::artifact;
+
+namespace {
+
+::simclr::DType dtypeOf(Type element) {
+  if (element.isF32())
+    return ::simclr::DType::kF32;
+  if (element.isF64())
+    return ::simclr::DType::kF64;
+  if (element.isF16())
+    return ::simclr::DType::kF16;
+  if (element.isBF16())
+    return ::simclr::DType::kBF16;
+  if (element.isInteger(64))
+    return ::simclr::DType::kI64;
+  if (element.isInteger(32))
+    return ::simclr::DType::kI32;
+  if (element.isInteger(8))
+    return ::simclr::DType::kU8;
+  return ::simclr::DType::kBool;
+}
+
+int64_t bytesOf(MemRefType type) {
+  return type.getNumElements() *
+         static_cast<int64_t>((type.getElementTypeBitWidth() + 7) / 8);
+}
+
+int64_t alignUp(int64_t value, int64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+StringRef stringAttrOr(DictionaryAttr attrs, StringRef name) {
+  if (!attrs)
+    return {};
+  if (auto value = attrs.getAs<StringAttr>(name))
+    return value.getValue();
+  return {};
+}
+
+bool isStateKind(StringRef kind) {
+  return kind == mlir::simclr::kKindParameter || kind == mlir::simclr::kKindOptimizerState ||
+         kind == mlir::simclr::kKindRunningStat;
+}
+
+/// The role under which a program's caller sees an input or output.
+std::string roleOf(StringRef kind, StringRef name) {
+  if (kind == mlir::simclr::kKindImages)
+    return name == "views" ? "views" : "images";
+  if (kind == mlir::simclr::kKindLearningRate)
+    return "lr";
+  return kind.str();
+}
+
+FailureOr<artifact::AttrValue> attrValueOf(Operation *op, NamedAttribute attr) {
+  Attribute value = attr.getValue();
+  if (auto boolean = dyn_cast<BoolAttr>(value))
+    return artifact::AttrValue(static_cast<int64_t>(boolean.getValue()));
+  if (auto integer = dyn_cast<IntegerAttr>(value))
+    return artifact::AttrValue(integer.getInt());
+  if (auto real = dyn_cast<FloatAttr>(value))
+    return artifact::AttrValue(real.getValueAsDouble());
+  if (auto string = dyn_cast<StringAttr>(value))
+    return artifact::AttrValue(string.getValue().str());
+  if (auto array = dyn_cast<DenseI64ArrayAttr>(value))
+    return artifact::AttrValue(std::vector<int64_t>(array.asArrayRef()));
+  return op->emitOpError() << "attribute '" << attr.getName().getValue()
+                           << "' cannot be written into the plan";
+}
+
+} // namespace
+
+FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
+  artifact::Plan plan;
+  int64_t nextId = 0;
+  std::map<std::string, int64_t> stateByName;
+  auto newBuffer = [&](StringRef name, MemRefType type,
+                       artifact::BufferRegion region, int64_t offset) {
+    artifact::Buffer buffer;
+    buffer.id = nextId++;
+    buffer.name = name.str();
+    buffer.dtype = dtypeOf(type.getElementType());
+    buffer.shape.assign(type.getShape().begin(), type.getShape().end());
+    buffer.region = region;
+    buffer.offset = offset;
+    buffer.bytes = bytesOf(type);
+    plan.buffers.push_back(buffer);
+    return buffer.id;
+  };
+
+  for (auto function : module.getOps<func::FuncOp>()) {
+    artifact::Program program;
+    program.name = function.getName().str();
+    DenseMap<Value, int64_t> bufferIds;
+    for (BlockArgument argument : function.getArguments()) {
+      DictionaryAttr attrs = function.getArgAttrDict(argument.getArgNumber());
+      StringRef kind = stringAttrOr(attrs, mlir::simclr::kKindAttrName);
+      StringRef name = stringAttrOr(attrs, mlir::simclr::kNameAttrName);
+      auto type = dyn_cast<MemRefType>(argument.getType());
+      if (!type)
+        return function.emitError() << "argument #" << argument.getArgNumber()
+                                    << " is not a buffer; run "
+                                       "simclr-lower-to-kernels first";
+      if (isStateKind(kind)) {
+        auto it = stateByName.find(name.str());
+        if (it != stateByName.end()) {
+          const artifact::Buffer &existing = plan.buffers[it->second];
+          if (existing.shape != std::vector<int64_t>(type.getShape().begin(),
+                                                     type.getShape().end()))
+            return function.emitError()
+                   << "state tensor '" << name
+                   << "' has different shapes in two programs";
+          bufferIds[argument] = it->second;
+          continue;
+        }
+        int64_t id = newBuffer(name, type, artifact::BufferRegion::kState,
+                               plan.stateBytes);
+        plan.stateBytes = alignUp(plan.stateBytes + bytesOf(type), plan.alignment);
+        stateByName[name.str()] = id;
+        bufferIds[argument] = id;
+        artifact::StateTensor state;
+        state.name = name.str();
+        state.kind = kind.str();
+        state.buffer = id;
+        StringRef init = stringAttrOr(attrs, mlir::simclr::kInitAttrName);
+        state.init.kind = init.empty() ? "zeros" : init.str();
+        if (attrs)
+          if (auto fanIn = attrs.getAs<IntegerAttr>(mlir::simclr::kFanInAttrName))
+            state.init.fanIn = fanIn.getInt();
+        plan.state.push_back(state);
+        continue;
+      }
+      int64_t id = newBuffer(name.empty() ? kind : name, type,
+                             artifact::BufferRegion::kInput, plan.inputBytes);
+      plan.inputBytes = alignUp(plan.inputBytes + bytesOf(type), plan.alignment);
+      bufferIds[argument] = id;
+      program.inputs.push_back({roleOf(kind, name), id});
+    }
+
+    for (Operation &op : function.getBody().front()) {
+      if (auto alloc = dyn_cast<AllocOp>(op)) {
+        if (!alloc.getOffset())
+          return alloc.emitOpError()
+                 << "has no offset; run simclr-plan-memory first";
+        bufferIds[alloc] = newBuffer(alloc.getName(), alloc.getType(),
+                                     artifact::BufferRegion::kArena,
+                                     static_cast<int64_t>(*alloc.getOffset()));
+        continue;
+      }
+      if (auto view = dyn_cast<ViewOp>(op)) {
+        const artifact::Buffer &source = plan.buffers[bufferIds[view.getSource()]];
+        artifact::BufferRegion region = source.region;
+        int64_t offset = source.offset;
+        std::string name = source.name + ".view";
+        bufferIds[view] = newBuffer(name, view.getType(), region, offset);
+        continue;
+      }
+      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+        for (auto [index, value] : llvm::enumerate(ret.getOperands())) {
+          DictionaryAttr attrs = function.getResultAttrDict(index);
+          StringRef kind = stringAttrOr(attrs, mlir::simclr::kKindAttrName);
+          program.outputs.push_back(
+              {roleOf(kind, stringAttrOr(attrs, mlir::simclr::kNameAttrName)),
+               bufferIds[value]});
+        }
+        continue;
+      }
+      artifact::ScheduleEntry entry;
+      ValueRange inputs, outputs;
+      if (auto launch = dyn_cast<LaunchOp>(op)) {
+        entry.kind = artifact::EntryKind::kKernel;
+        entry.name = launch.getKernel().str();
+        inputs = launch.getInputs();
+        outputs = launch.getOutputs();
+      } else if (auto call = dyn_cast<ExternOp>(op)) {
+        entry.kind = artifact::EntryKind::kExtern;
+        entry.name = call.getCallee().str();
+        inputs = call.getInputs();
+        outputs = call.getOutputs();
+        for (NamedAttribute attr : call->getAttrs()) {
+          StringRef name = attr.getName().getValue();
+          if (name == "callee" || name == "operandSegmentSizes")
+            continue;
+          FailureOr<artifact::AttrValue> value = attrValueOf(call, attr);
+          if (failed(value))
+            return failure();
+          entry.attrs[name.str()] = *value;
+        }
+      } else if (auto collective = dyn_cast<CollectiveOp>(op)) {
+        entry.kind = artifact::EntryKind::kCollective;
+        entry.name = collective.getCollective().str();
+        entry.attrs["group"] = collective.getGroup().str();
+        inputs = collective->getOperands().take_front(1);
+        outputs = collective->getOperands().drop_front(1);
+      } else {
+        return op.emitOpError() << "is not part of a kernel-level schedule";
+      }
+      for (Value value : inputs)
+        entry.operands.push_back(bufferIds[value]);
+      for (Value value : outputs)
+        entry.operands.push_back(bufferIds[value]);
+      entry.numInputs = static_cast<int64_t>(inputs.size());
+      program.schedule.push_back(std::move(entry));
+    }
+    if (auto arena = function->getAttrOfType<IntegerAttr>(kArenaBytesAttrName))
+      program.arenaBytes = arena.getInt();
+    if (auto sum = function->getAttrOfType<IntegerAttr>(kSumOfIntermediatesAttrName))
+      program.sumOfIntermediates = sum.getInt();
+    plan.programs.push_back(std::move(program));
+  }
+  return plan;
+}
+
+namespace {
+
+/// Runs the host compiler; on failure returns its output.
+LogicalResult runCompiler(const ArtifactOptions &options,
+                          const std::string &source, const std::string &output,
+                          std::string &messages) {
+  auto program = llvm::sys::findProgramByName(options.compiler);
+  if (!program) {
+    messages = "host compiler '" + options.compiler + "' not found on PATH";
+    return failure();
+  }
+  std::vector<std::string> storage = {*program};
+  for (const std::string &flag : options.compilerFlags)
+    storage.push_back(flag);
+  storage.push_back("-I" + options.kernelIncludeDirectory);
+  storage.push_back(source);
+  storage.push_back("-o");
+  storage.push_back(output);
+  SmallVector<StringRef> arguments(storage.begin(), storage.end());
+  SmallString<128> log;
+  llvm::sys::fs::createTemporaryFile("simclrc-host-compiler", "log", log);
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(log),
+                                          StringRef(log)};
+  std::string error;
+  int code = llvm::sys::ExecuteAndWait(*program, arguments, std::nullopt,
+                                       redirects, 0, 0, &error);
+  auto text = llvm::MemoryBuffer::getFile(log);
+  if (text)
+    messages = (*text)->getBuffer().str();
+  llvm::sys::fs::remove(log);
+  if (code != 0) {
+    if (!error.empty())
+      messages += error;
+    return failure();
+  }
+  return success();
+}
+
+std::string compilerIdentity(const ArtifactOptions &options) {
+  // The compiler's version is part of the cache key: upgrading GCC must not
+  // reuse old objects.
+  auto program = llvm::sys::findProgramByName(options.compiler);
+  if (!program)
+    return options.compiler;
+  SmallString<128> out;
+  llvm::sys::fs::createTemporaryFile("simclrc-version", "txt", out);
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(out),
+                                          StringRef(out)};
+  StringRef arguments[] = {*program, "--version"};
+  llvm::sys::ExecuteAndWait(*program, arguments, std::nullopt, redirects);
+  std::string identity = *program;
+  if (auto text = llvm::MemoryBuffer::getFile(out))
+    identity += (*text)->getBuffer().str();
+  llvm::sys::fs::remove(out);
+  return identity;
+}
+
+} // namespace
+
+LogicalResult mlir::simclr_kernel::writeArtifact(ModuleOp module,
+                                                 const ArtifactOptions &options,
+                                                 ArtifactReport &report) {
+  FailureOr<artifact::Plan> plan = buildPlan(module);
+  if (failed(plan))
+    return failure();
+  FailureOr<CppKernelLibrary> library = emitCppKernelLibrary(module);
+  if (failed(library))
+    return failure();
+  report.kernelCount = library->kernelCount;
+
+  std::string directory = options.outputDirectory;
+  if (std::error_code error = llvm::sys::fs::create_directories(directory))
+    return module.emitError() << directory << ": cannot create the artifact "
+                              << "directory: " << error.message();
+  std::string sourcePath = directory + "/kernels.cpp";
+  std::string libraryPath = directory + "/kernels.so";
+  if (::simclr::Status status =
+          ::simclr::writeFileAtomically(sourcePath, library->source.data(), library->source.size());
+      !status.isOk())
+    return module.emitError() << status.message();
+
+  // The cache key covers everything that determines the object code.
+  llvm::SHA256 hasher;
+  hasher.update(library->source);
+  hasher.update(compilerIdentity(options));
+  for (const std::string &flag : options.compilerFlags)
+    hasher.update(flag + "\n");
+  std::string kernelHeaders;
+  {
+    // The templates' text is part of the key too.
+    std::error_code error;
+    for (llvm::sys::fs::directory_iterator it(
+             options.kernelIncludeDirectory + "/simclr/Kernels/Cpu", error),
+         end;
+         it != end && !error; it.increment(error)) {
+      if (auto text = llvm::MemoryBuffer::getFile(it->path()))
+        kernelHeaders += it->path() + "\n" + (*text)->getBuffer().str();
+    }
+  }
+  hasher.update(kernelHeaders);
+  std::string key = llvm::toHex(hasher.final(), /*LowerCase=*/true);
+  std::string cached = options.cacheDirectory.empty()
+                           ? std::string()
+                           : options.cacheDirectory + "/" + key + ".so";
+
+  auto start = std::chrono::steady_clock::now();
+  if (!cached.empty() && llvm::sys::fs::exists(cached)) {
+    report.cacheHit = true;
+  } else {
+    std::string temporary = libraryPath + ".tmp";
+    std::string messages;
+    if (failed(runCompiler(options, sourcePath, temporary, messages))) {
+      llvm::sys::fs::remove(temporary);
+      return module.emitError()
+             << "the host compiler failed on the generated " << sourcePath
+             << ":\n"
+             << messages;
+    }
+    if (!cached.empty()) {
+      llvm::sys::fs::create_directories(options.cacheDirectory);
+      // Copy, then rename: concurrent simclrc runs never see a partial file.
+      std::string partial = cached + ".partial." +
+                            std::to_string(llvm::sys::Process::getProcessId());
+      if (!llvm::sys::fs::copy_file(temporary, partial))
+        llvm::sys::fs::rename(partial, cached);
+    }
+    if (std::error_code error = llvm::sys::fs::rename(temporary, libraryPath))
+      return module.emitError() << libraryPath << ": " << error.message();
+  }
+  if (report.cacheHit) {
+    std::string partial = libraryPath + ".tmp";
+    if (std::error_code error = llvm::sys::fs::copy_file(cached, partial))
+      return module.emitError() << cached << ": " << error.message();
+    if (std::error_code error = llvm::sys::fs::rename(partial, libraryPath))
+      return module.emitError() << libraryPath << ": " << error.message();
+  }
+  report.hostCompileSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (!options.keepSource)
+    llvm::sys::fs::remove(sourcePath);
+
+  ::simclr::Expected<std::string> sha = artifact::sha256OfFile(libraryPath);
+  if (!sha)
+    return module.emitError() << sha.status().message();
+  plan->library.file = "kernels.so";
+  plan->library.sha256 = *sha;
+  plan->library.fingerprint = library->fingerprint;
+  plan->library.target = "cpu";
+  plan->specName = options.specName;
+  plan->specSha256 = options.specSha256;
+  plan->trainingJson = options.trainingJson;
+  if (::simclr::Status status = artifact::verifyPlan(*plan); !status.isOk())
+    return module.emitError() << "internal error: the plan is inconsistent: "
+                              << status.message();
+  report.planPath = directory + "/plan.json";
+  report.libraryPath = libraryPath;
+  if (::simclr::Status status = artifact::writePlanFile(*plan, report.planPath);
+      !status.isOk())
+    return module.emitError() << status.message();
+  return success();
+}
