@@ -1,0 +1,254 @@
+//===- Checkpoint.cpp - Training checkpoints in a run directory -----------===//
+#include "simclr/Runtime/Checkpoint.h"
+#include "simclr/Support/Safetensors.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace simclr {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char *kCheckpointDirName = "checkpoints";
+constexpr const char *kFilePrefix = "step-";
+constexpr const char *kFileSuffix = ".safetensors";
+/// Zero-padded width of the step in file names, so names sort like steps.
+constexpr int kStepDigits = 8;
+/// writeFileAtomically's temporary files: PATH + ".tmp-<pid>".
+constexpr const char *kTempMarker = ".tmp-";
+
+constexpr const char *kKeyFormat = "simclr.checkpoint_format";
+constexpr const char *kKeyStep = "step";
+constexpr const char *kKeyEpoch = "epoch";
+constexpr const char *kKeyIdentity = "artifact_identity";
+constexpr const char *kKeySeed = "rng_seed";
+constexpr const char *kKeyNextStep = "rng_next_step";
+
+/// Parses all of `text` as a decimal unsigned integer.
+std::optional<uint64_t> parseUnsigned(const std::string &text) {
+  uint64_t value = 0;
+  const char *end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end)
+    return std::nullopt;
+  return value;
+}
+
+/// Makes the directory entry of `dir` durable (a new checkpoints/ directory).
+void syncDirectory(const std::string &dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  // Best effort: the checkpoint file itself is synced by the writer, and a
+  // lost directory entry only loses checkpoints a crash would lose anyway.
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+Status createDirectories(const std::string &dir) {
+  std::error_code ec;
+  bool created = fs::create_directories(dir, ec);
+  if (ec)
+    return ioError(dir + ": cannot create directory: " + ec.message());
+  if (created)
+    syncDirectory(fs::path(dir).parent_path().string());
+  return Status::ok();
+}
+
+/// The checkpoint files (by step) and stale temporary files of `dir`.
+struct DirectoryListing {
+  std::map<int64_t, std::string> checkpoints;
+  std::vector<std::string> temporaries;
+};
+
+Expected<DirectoryListing> listCheckpoints(const std::string &dir) {
+  DirectoryListing listing;
+  std::error_code ec;
+  if (!fs::exists(dir, ec))
+    return listing;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (std::optional<int64_t> step = checkpointStepFromFileName(name))
+      listing.checkpoints[*step] = it->path().string();
+    else if (name.rfind(kFilePrefix, 0) == 0 &&
+             name.find(std::string(kFileSuffix) + kTempMarker) != std::string::npos)
+      listing.temporaries.push_back(it->path().string());
+  }
+  if (ec)
+    return ioError(dir + ": cannot list directory: " + ec.message());
+  return listing;
+}
+
+} // namespace
+
+std::string checkpointDirectory(const std::string &runDir) {
+  return (fs::path(runDir) / kCheckpointDirName).string();
+}
+
+std::string checkpointPath(const std::string &runDir, int64_t step) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "%s%0*lld%s", kFilePrefix, kStepDigits,
+                static_cast<long long>(step), kFileSuffix);
+  return (fs::path(checkpointDirectory(runDir)) / name).string();
+}
+
+std::optional<int64_t> checkpointStepFromFileName(const std::string &name) {
+  size_t prefix = std::strlen(kFilePrefix), suffix = std::strlen(kFileSuffix);
+  if (name.size() < prefix + kStepDigits + suffix ||
+      name.compare(0, prefix, kFilePrefix) != 0 ||
+      name.compare(name.size() - suffix, suffix, kFileSuffix) != 0)
+    return std::nullopt;
+  std::optional<uint64_t> step =
+      parseUnsigned(name.substr(prefix, name.size() - prefix - suffix));
+  if (!step || *step > static_cast<uint64_t>(INT64_MAX))
+    return std::nullopt;
+  return static_cast<int64_t>(*step);
+}
+
+StateMetadata checkpointMetadata(const CheckpointInfo &info) {
+  return {
+      {kKeyFormat, std::to_string(info.formatVersion)},
+      {kKeyStep, std::to_string(info.step)},
+      {kKeyEpoch, std::to_string(info.epoch)},
+      {kKeyIdentity, info.artifactIdentity},
+      {kKeySeed, std::to_string(info.seed)},
+      {kKeyNextStep, std::to_string(info.step)},
+  };
+}
+
+Expected<CheckpointInfo> readCheckpointInfo(const std::string &path) {
+  Expected<SafetensorsReader> reader = SafetensorsReader::open(path);
+  if (!reader)
+    return reader.takeStatus();
+  const std::map<std::string, std::string> &metadata = reader->metadata();
+  auto get = [&](const char *key) -> Expected<std::string> {
+    auto it = metadata.find(key);
+    if (it == metadata.end())
+      return dataLoss(path + ": not a checkpoint: its metadata has no '" +
+                      std::string(key) + "'");
+    return it->second;
+  };
+  auto getNumber = [&](const char *key) -> Expected<uint64_t> {
+    Expected<std::string> text = get(key);
+    if (!text)
+      return text.takeStatus();
+    std::optional<uint64_t> value = parseUnsigned(*text);
+    if (!value)
+      return dataLoss(path + ": metadata '" + std::string(key) + "' is '" +
+                      *text + "', expected a non-negative integer");
+    return *value;
+  };
+
+  CheckpointInfo info;
+  info.path = path;
+  Expected<uint64_t> format = getNumber(kKeyFormat);
+  if (!format)
+    return format.takeStatus();
+  if (*format != static_cast<uint64_t>(kCheckpointFormatVersion))
+    return invalidArgument(path + ": checkpoint format " + std::to_string(*format) +
+                           ", this simclr-train reads format " +
+                           std::to_string(kCheckpointFormatVersion));
+  info.formatVersion = static_cast<int64_t>(*format);
+  Expected<uint64_t> step = getNumber(kKeyStep);
+  Expected<uint64_t> epoch = step ? getNumber(kKeyEpoch) : step;
+  Expected<uint64_t> seed = epoch ? getNumber(kKeySeed) : epoch;
+  Expected<uint64_t> nextStep = seed ? getNumber(kKeyNextStep) : seed;
+  if (!nextStep)
+    return nextStep.takeStatus();
+  if (*step > static_cast<uint64_t>(INT64_MAX) || *epoch > *step)
+    return dataLoss(path + ": metadata step " + std::to_string(*step) +
+                    " and epoch " + std::to_string(*epoch) + " are inconsistent");
+  if (*nextStep != *step)
+    return dataLoss(path + ": metadata rng_next_step " + std::to_string(*nextStep) +
+                    " differs from step " + std::to_string(*step));
+  info.step = static_cast<int64_t>(*step);
+  info.epoch = static_cast<int64_t>(*epoch);
+  info.seed = *seed;
+  Expected<std::string> identity = get(kKeyIdentity);
+  if (!identity)
+    return identity.takeStatus();
+  info.artifactIdentity = *identity;
+  return info;
+}
+
+Expected<CheckpointInfo> writeCheckpoint(const std::string &runDir,
+                                         const StepModel &model,
+                                         CheckpointInfo info) {
+  std::string dir = checkpointDirectory(runDir);
+  SIMCLR_RETURN_IF_ERROR(createDirectories(dir));
+  info.path = checkpointPath(runDir, info.step);
+  SIMCLR_RETURN_IF_ERROR(model.saveState(info.path, checkpointMetadata(info)));
+
+  // The new checkpoint is durable now; only then may older ones go.
+  Expected<DirectoryListing> listing = listCheckpoints(dir);
+  if (!listing)
+    return listing.takeStatus();
+  int kept = 0;
+  for (auto it = listing->checkpoints.rbegin(); it != listing->checkpoints.rend();
+       ++it) {
+    if (it->first > info.step)
+      continue;
+    if (kept++ < kKeptCheckpoints)
+      continue;
+    std::error_code ec;
+    fs::remove(it->second, ec);
+    if (ec)
+      return ioError(it->second + ": cannot delete old checkpoint: " + ec.message());
+  }
+  // Left by a writer killed mid-write; nothing else writes here meanwhile.
+  for (const std::string &temporary : listing->temporaries) {
+    std::error_code ec;
+    fs::remove(temporary, ec);
+  }
+  return info;
+}
+
+Expected<CheckpointScan> findLatestCheckpoint(const std::string &runDir) {
+  Expected<DirectoryListing> listing = listCheckpoints(checkpointDirectory(runDir));
+  if (!listing)
+    return listing.takeStatus();
+  CheckpointScan scan;
+  for (auto it = listing->checkpoints.rbegin(); it != listing->checkpoints.rend();
+       ++it) {
+    Expected<CheckpointInfo> info = readCheckpointInfo(it->second);
+    if (info && info->step != it->first)
+      info = dataLoss(it->second + ": metadata says step " +
+                      std::to_string(info->step) + ", the file name step " +
+                      std::to_string(it->first));
+    if (info) {
+      scan.latest = std::move(*info);
+      break;
+    }
+    scan.unreadable.push_back(it->second);
+    scan.warnings.push_back("warning: skipping unreadable checkpoint: " +
+                            info.status().message());
+  }
+  return scan;
+}
+
+Status checkCheckpointIdentity(const CheckpointInfo &info,
+                               const std::string &identity) {
+  if (info.artifactIdentity == identity)
+    return Status::ok();
+  return invalidArgument(info.path + ": written by artifact " +
+                         info.artifactIdentity + ", this artifact is " + identity +
+                         "; resume in a new run directory or pass the matching "
+                         "artifact");
+}
+
+Status loadCheckpoint(StepModel &model, const CheckpointInfo &info) {
+  SIMCLR_RETURN_IF_ERROR(checkCheckpointIdentity(info, model.identity()));
+  return model.loadState(info.path);
+}
+
+} // namespace simclr

@@ -1,0 +1,356 @@
+//===- TrainingLoop.cpp - The training loop of simclr-train ---------------===//
+#include "simclr/Runtime/TrainingLoop.h"
+#include "simclr/Runtime/Checkpoint.h"
+#include "simclr/Runtime/TrainingLog.h"
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+namespace simclr {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double millisSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+/// Minimum time between two redraws of the terminal progress line: faster
+/// than the eye needs, slow enough to cost nothing.
+constexpr double kRedrawMillis = 100;
+constexpr double kMillisPerSecond = 1000;
+
+/// "1h02m", "12m34s", "45s".
+std::string formatDuration(double seconds) {
+  constexpr int64_t kMinute = 60, kHour = 3600;
+  int64_t s = static_cast<int64_t>(std::llround(std::max(seconds, 0.0)));
+  char buffer[32];
+  if (s >= kHour)
+    std::snprintf(buffer, sizeof(buffer), "%lldh%02lldm", static_cast<long long>(s / kHour),
+                  static_cast<long long>(s % kHour / kMinute));
+  else if (s >= kMinute)
+    std::snprintf(buffer, sizeof(buffer), "%lldm%02llds", static_cast<long long>(s / kMinute),
+                  static_cast<long long>(s % kMinute));
+  else
+    std::snprintf(buffer, sizeof(buffer), "%llds", static_cast<long long>(s));
+  return buffer;
+}
+
+/// The progress display: a redrawn line on a terminal, log lines otherwise.
+class Progress {
+public:
+  Progress(const TrainingLoopOptions &options, int64_t stepsPerEpoch, int64_t startStep)
+      : options(options), stepsPerEpoch(stepsPerEpoch), startStep(startStep),
+        start(Clock::now()) {}
+
+  /// Records the step just done (row.step) and shows it when due.
+  void update(const MetricsRow &row) {
+    smoothedLoss = kLossSmoothingWeight * smoothedLoss +
+                   (1 - kLossSmoothingWeight) * row.loss;
+    smoothingWeight = kLossSmoothingWeight * smoothingWeight + (1 - kLossSmoothingWeight);
+    totalWaitMillis += row.dataWaitMillis;
+    totalStepMillis += row.stepMillis;
+    last = row;
+    int64_t done = row.step + 1;
+    if (options.progressIsTerminal) {
+      if (lastDraw && millisSince(*lastDraw) < kRedrawMillis && done != options.totalSteps)
+        return;
+      lastDraw = Clock::now();
+      *options.progress << '\r' << line(done) << "   " << std::flush;
+      lineOpen = true;
+    } else if (options.logEvery > 0 && done % options.logEvery == 0) {
+      *options.progress << line(done) << '\n' << std::flush;
+    }
+  }
+
+  /// Ends a redrawn line so that the next output starts on its own line.
+  void finishLine() {
+    if (lineOpen)
+      *options.progress << '\n';
+    lineOpen = false;
+  }
+
+  /// The final line: where the run stands and where the time went.
+  void summary(int64_t done) {
+    finishLine();
+    int64_t steps = done - startStep;
+    if (steps > 0 && !options.progressIsTerminal &&
+        !(options.logEvery > 0 && done % options.logEvery == 0))
+      *options.progress << line(done) << '\n';
+    if (steps <= 0)
+      return;
+    double perStep = totalWaitMillis / steps + totalStepMillis / steps;
+    char buffer[256];
+    std::snprintf(buffer, sizeof(buffer),
+                  "%lld steps in %s; per step: %.1f ms training, %.2f ms waiting for "
+                  "data (%.1f%%)",
+                  static_cast<long long>(steps),
+                  formatDuration(millisSince(start) / kMillisPerSecond).c_str(),
+                  totalStepMillis / steps, totalWaitMillis / steps,
+                  perStep > 0 ? 100.0 * (totalWaitMillis / steps) / perStep : 0.0);
+    *options.progress << buffer << '\n' << std::flush;
+  }
+
+private:
+  std::string line(int64_t done) const {
+    double elapsed = millisSince(start) / kMillisPerSecond;
+    double rate = elapsed > 0 ? (done - startStep) / elapsed : 0;
+    double eta = rate > 0 ? (options.totalSteps - done) / rate : 0;
+    int64_t epochs = (options.totalSteps + stepsPerEpoch - 1) / stepsPerEpoch;
+    char buffer[256];
+    std::snprintf(buffer, sizeof(buffer),
+                  "step %lld/%lld  epoch %lld/%lld  loss %.4f  lr %.3g  %.0f img/s  "
+                  "data wait %.1f ms  ETA %s",
+                  static_cast<long long>(done), static_cast<long long>(options.totalSteps),
+                  static_cast<long long>(last.epoch + 1), static_cast<long long>(epochs),
+                  smoothedLoss / smoothingWeight, last.lr, last.imagesPerSecond,
+                  last.dataWaitMillis, formatDuration(eta).c_str());
+    return buffer;
+  }
+
+  const TrainingLoopOptions &options;
+  int64_t stepsPerEpoch;
+  int64_t startStep;
+  Clock::time_point start;
+  std::optional<Clock::time_point> lastDraw;
+  bool lineOpen = false;
+  MetricsRow last;
+  double smoothedLoss = 0, smoothingWeight = 0;
+  double totalWaitMillis = 0, totalStepMillis = 0;
+};
+
+Status checkOptions(const TrainingLoopOptions &options) {
+  if (options.runDir.empty())
+    return invalidArgument("the run directory is empty");
+  if (options.totalSteps < 1)
+    return invalidArgument("the total number of steps is " +
+                           std::to_string(options.totalSteps) + ", expected at least 1");
+  if (options.checkpointEvery < 0)
+    return invalidArgument("--checkpoint-every is " +
+                           std::to_string(options.checkpointEvery) + ", expected >= 0");
+  if (options.maxStepsThisRun < 0)
+    return invalidArgument("the step limit is negative");
+  if (!options.progress || !options.diagnostics)
+    return invalidArgument("the progress and diagnostics streams must be set");
+  return Status::ok();
+}
+
+/// What step 1 of the file comment decided.
+struct ResumePoint {
+  int64_t step = 0;
+  std::string checkpoint;
+};
+
+Expected<ResumePoint> prepareResume(StepModel &model, const TrainingLoopOptions &options) {
+  Expected<CheckpointScan> scan = findLatestCheckpoint(options.runDir);
+  if (!scan)
+    return scan.takeStatus();
+  ResumePoint point;
+  if (!options.resume) {
+    if (scan->latest || !scan->unreadable.empty())
+      return invalidArgument(
+          options.runDir + ": the run directory already holds checkpoints (" +
+          (scan->latest ? scan->latest->path : scan->unreadable.front()) +
+          "); pass --resume to continue that run, or choose a new run directory");
+    return point;
+  }
+  for (const std::string &warning : scan->warnings)
+    *options.diagnostics << warning << '\n';
+  if (!scan->latest) {
+    *options.diagnostics << "warning: " << checkpointDirectory(options.runDir)
+                         << ": no checkpoint to resume from; starting at step 0\n";
+  } else {
+    const CheckpointInfo &info = *scan->latest;
+    if (info.seed != options.seed)
+      return invalidArgument(info.path + ": written with seed " +
+                             std::to_string(info.seed) + ", this run has seed " +
+                             std::to_string(options.seed) +
+                             "; resume with the same seed to continue its batches");
+    SIMCLR_RETURN_IF_ERROR(loadCheckpoint(model, info));
+    point.step = info.step;
+    point.checkpoint = info.path;
+  }
+  // Out of the way, so that no later scan considers them and they never
+  // shadow the checkpoints this run writes; kept for inspection.
+  for (const std::string &path : scan->unreadable) {
+    std::error_code ec;
+    fs::rename(path, path + ".unreadable", ec);
+    if (ec)
+      return ioError(path + ": cannot rename the unreadable checkpoint aside: " +
+                     ec.message());
+  }
+  return point;
+}
+
+std::string lossName(float loss) {
+  return std::isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf";
+}
+
+} // namespace
+
+std::atomic<bool> &stopRequested() {
+  static_assert(std::atomic<bool>::is_always_lock_free,
+                "the signal handler may only touch a lock-free atomic");
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+namespace {
+void handleStopSignal(int) { stopRequested().store(true); }
+} // namespace
+
+Status installStopSignalHandlers() {
+  struct sigaction action;
+  std::memset(&action, 0, sizeof(action));
+  action.sa_handler = handleStopSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;
+  for (int signal : {SIGINT, SIGTERM})
+    if (::sigaction(signal, &action, nullptr) != 0)
+      return ioError(std::string("cannot install the handler of ") + strsignal(signal) +
+                     ": " + std::strerror(errno));
+  return Status::ok();
+}
+
+Expected<TrainingResult> runTraining(StepModel &model, const ImageDataset &data,
+                                     const AugmenterFactory &augmenters,
+                                     const TrainingLoopOptions &options) {
+  SIMCLR_RETURN_IF_ERROR(checkOptions(options));
+  const std::atomic<bool> &stop = options.stopFlag ? *options.stopFlag : stopRequested();
+  std::error_code ec;
+  fs::create_directories(options.runDir, ec);
+  if (ec)
+    return ioError(options.runDir + ": cannot create the run directory: " + ec.message());
+
+  Expected<ResumePoint> resumed = prepareResume(model, options);
+  if (!resumed)
+    return resumed.takeStatus();
+  TrainingResult result;
+  result.startStep = result.endStep = resumed->step;
+  result.lastCheckpoint = resumed->checkpoint;
+  int64_t lastCheckpointStep = resumed->checkpoint.empty() ? -1 : resumed->step;
+
+  if (options.onStart)
+    SIMCLR_RETURN_IF_ERROR(options.onStart(resumed->step));
+
+  std::string metricsFile = metricsPath(options.runDir);
+  Expected<std::vector<MetricsRow>> history = truncateMetrics(metricsFile, resumed->step);
+  if (!history)
+    return history.takeStatus();
+  Expected<MetricsWriter> metrics = MetricsWriter::openForAppend(metricsFile);
+  if (!metrics)
+    return metrics.takeStatus();
+
+  std::string plotFile = lossPlotPath(options.runDir);
+  if (resumed->step >= options.totalSteps) {
+    *options.progress << "already at step " << resumed->step << " of "
+                      << options.totalSteps << "; nothing to train\n";
+    SIMCLR_RETURN_IF_ERROR(writeLossSvg(plotFile, *history));
+    return result;
+  }
+
+  InputPipeline::Options pipelineOptions;
+  pipelineOptions.batchSize = options.batchSize;
+  pipelineOptions.seed = options.seed;
+  pipelineOptions.firstStep = resumed->step;
+  pipelineOptions.lastStep = options.totalSteps;
+  pipelineOptions.prefetchDepth = options.prefetchDepth;
+  pipelineOptions.workerThreads = options.dataThreads;
+  Expected<std::unique_ptr<InputPipeline>> pipeline =
+      InputPipeline::create(data, augmenters, pipelineOptions);
+  if (!pipeline)
+    return pipeline.takeStatus();
+  const int64_t stepsPerEpoch = (*pipeline)->stepsPerEpoch();
+
+  Progress progress(options, stepsPerEpoch, resumed->step);
+  auto checkpoint = [&](int64_t done) -> Status {
+    CheckpointInfo info;
+    info.step = done;
+    info.epoch = done / stepsPerEpoch;
+    info.artifactIdentity = model.identity();
+    info.seed = options.seed;
+    Expected<CheckpointInfo> written = writeCheckpoint(options.runDir, model, info);
+    if (!written)
+      return written.takeStatus();
+    result.lastCheckpoint = written->path;
+    lastCheckpointStep = done;
+    return writeLossSvg(plotFile, *history);
+  };
+
+  int64_t done = resumed->step;
+  Clock::time_point iterationStart = Clock::now();
+  while (done < options.totalSteps) {
+    if (stop.load() ||
+        (options.maxStepsThisRun > 0 && done - resumed->step >= options.maxStepsThisRun)) {
+      result.outcome = TrainingOutcome::kInterrupted;
+      break;
+    }
+    Expected<Batch> batch = (*pipeline)->next();
+    if (!batch)
+      return batch.takeStatus();
+    MetricsRow row;
+    row.step = batch->step;
+    row.epoch = batch->epoch;
+    row.dataWaitMillis = (*pipeline)->lastWaitMillis();
+
+    Clock::time_point stepStart = Clock::now();
+    Status stepStatus = model.trainStep(batch->views, batch->step);
+    if (!stepStatus.isOk())
+      return stepStatus.withContext("step " + std::to_string(batch->step));
+    row.stepMillis = millisSince(stepStart);
+    row.loss = model.lastLoss();
+    row.lr = model.lastLearningRate();
+    (*pipeline)->recycle(std::move(*batch));
+
+    double iterationMillis = millisSince(iterationStart);
+    iterationStart = Clock::now();
+    row.imagesPerSecond =
+        iterationMillis > 0 ? options.batchSize * kMillisPerSecond / iterationMillis : 0;
+    SIMCLR_RETURN_IF_ERROR(metrics->append(row));
+    history->push_back(row);
+
+    if (!std::isfinite(row.loss)) {
+      progress.finishLine();
+      result.outcome = TrainingOutcome::kDiverged;
+      result.endStep = done;
+      result.message = "error: loss is " + lossName(static_cast<float>(row.loss)) +
+                       " at step " + std::to_string(row.step) + " (epoch " +
+                       std::to_string(row.epoch) + "); the last good checkpoint is " +
+                       (result.lastCheckpoint.empty() ? std::string("none (none was written yet)")
+                                                      : result.lastCheckpoint) +
+                       "; lower the learning rate or check the data";
+      SIMCLR_RETURN_IF_ERROR(writeLossSvg(plotFile, *history));
+      return result;
+    }
+    ++done;
+    progress.update(row);
+    if (options.checkpointEvery > 0 && done % options.checkpointEvery == 0 &&
+        done < options.totalSteps)
+      SIMCLR_RETURN_IF_ERROR(checkpoint(done));
+  }
+
+  result.endStep = done;
+  if (lastCheckpointStep != done)
+    SIMCLR_RETURN_IF_ERROR(checkpoint(done));
+  else
+    SIMCLR_RETURN_IF_ERROR(writeLossSvg(plotFile, *history));
+  progress.summary(done);
+  if (result.outcome == TrainingOutcome::kInterrupted)
+    *options.progress << "stopped at step " << done << " of " << options.totalSteps
+                      << "; checkpoint " << result.lastCheckpoint
+                      << "; continue with --resume\n";
+  else
+    *options.progress << "done: step " << done << "; checkpoint "
+                      << result.lastCheckpoint << '\n';
+  options.progress->flush();
+  return result;
+}
+
+} // namespace simclr

@@ -1,0 +1,112 @@
+//===- Checkpoint.h - Training checkpoints in a run directory ----*- C++ -*-===//
+//
+// A run directory RUN_DIR keeps its checkpoints in RUN_DIR/checkpoints/, one
+// safetensors file per checkpoint, `step-00001234.safetensors`: the model's
+// whole state after 1234 steps (steps 0..1233 done; step 1234 runs next).
+// The model writes the tensors (StepModel::saveState); the header's
+// "__metadata__" also holds, as decimal strings:
+//
+//   simclr.checkpoint_format   kCheckpointFormatVersion
+//   step                       steps done (= the file name's number)
+//   epoch                      the epoch of the next step
+//   artifact_identity          StepModel::identity() of the writer
+//   rng_seed, rng_next_step    the input pipeline's random position: every
+//                              batch is a pure function of (seed, step)
+//                              (InputPipeline.h), so these two restore it
+//
+// Crash safety: saveState writes atomically and durably (temp file, fsync,
+// rename, fsync of the directory), so a SIGKILL or power loss leaves at
+// worst a stale temporary file, never a partial checkpoint under its name.
+// Older checkpoints are deleted only after the new one is durable; the
+// newest kKeptCheckpoints stay. A file that fails to parse anyway (copied
+// truncated, disk corruption) is skipped by findLatestCheckpoint with a
+// warning, which falls back to the previous one.
+//
+// Errors: one line naming the file (and, for corrupt files, the byte offset,
+// from SafetensorsReader).
+//
+//===----------------------------------------------------------------------===//
+#ifndef SIMCLR_RUNTIME_CHECKPOINT_H
+#define SIMCLR_RUNTIME_CHECKPOINT_H
+
+#include "simclr/Runtime/StepModel.h"
+#include "simclr/Support/Status.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace simclr {
+
+/// Bumped when the metadata's meaning changes; readers refuse other versions.
+inline constexpr int64_t kCheckpointFormatVersion = 1;
+/// How many checkpoints a run directory keeps: the newest and, in case it is
+/// unreadable after all, the one before.
+inline constexpr int kKeptCheckpoints = 2;
+
+/// The metadata of one checkpoint file.
+struct CheckpointInfo {
+  /// The file; set by writeCheckpoint and readCheckpointInfo.
+  std::string path;
+  /// Steps done; the next step's 0-based index.
+  int64_t step = 0;
+  /// The epoch of the next step.
+  int64_t epoch = 0;
+  std::string artifactIdentity;
+  /// The RNG position: the pipeline's seed (its next step is `step`).
+  uint64_t seed = 0;
+  int64_t formatVersion = kCheckpointFormatVersion;
+};
+
+/// RUN_DIR/checkpoints.
+std::string checkpointDirectory(const std::string &runDir);
+/// RUN_DIR/checkpoints/step-%08d.safetensors (more digits past 10^8 steps).
+std::string checkpointPath(const std::string &runDir, int64_t step);
+/// The step of a checkpoint file name ("step-00001234.safetensors" -> 1234),
+/// or nothing for any other name (temporary files included).
+std::optional<int64_t> checkpointStepFromFileName(const std::string &name);
+
+/// The metadata entries saveState writes for `info` (all but `path`).
+StateMetadata checkpointMetadata(const CheckpointInfo &info);
+
+/// Opens and fully validates the checkpoint at `path` (SafetensorsReader:
+/// truncation and corruption are kDataLoss naming the file and offset) and
+/// reads its metadata (missing or malformed keys are kDataLoss naming the
+/// key, another format version kInvalidArgument).
+Expected<CheckpointInfo> readCheckpointInfo(const std::string &path);
+
+/// Saves `model` as checkpoint `info.step` of `runDir` (creating the
+/// directories), then deletes older checkpoints beyond the newest
+/// kKeptCheckpoints and stale temporary files. Returns the info with `path`
+/// set. Checkpoints with a larger step than `info.step` are left alone.
+Expected<CheckpointInfo> writeCheckpoint(const std::string &runDir,
+                                         const StepModel &model,
+                                         CheckpointInfo info);
+
+/// What findLatestCheckpoint saw.
+struct CheckpointScan {
+  /// The newest checkpoint that reads back, if any.
+  std::optional<CheckpointInfo> latest;
+  /// Newer checkpoints that failed to read: their paths and one warning
+  /// line each ("warning: skipping FILE: REASON").
+  std::vector<std::string> unreadable;
+  std::vector<std::string> warnings;
+};
+
+/// Scans RUN_DIR/checkpoints newest first. A missing directory is an empty
+/// scan; failing to list it is kIoError.
+Expected<CheckpointScan> findLatestCheckpoint(const std::string &runDir);
+
+/// Refuses a checkpoint written by another artifact:
+/// "CHECKPOINT: written by artifact ID1, this artifact is ID2; resume in a
+/// new run directory or pass the matching artifact".
+Status checkCheckpointIdentity(const CheckpointInfo &info,
+                               const std::string &identity);
+
+/// checkCheckpointIdentity, then model.loadState(info.path).
+Status loadCheckpoint(StepModel &model, const CheckpointInfo &info);
+
+} // namespace simclr
+
+#endif // SIMCLR_RUNTIME_CHECKPOINT_H

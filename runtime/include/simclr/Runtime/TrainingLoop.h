@@ -1,0 +1,131 @@
+//===- TrainingLoop.h - The training loop of simclr-train --------*- C++ -*-===//
+//
+// runTraining() trains a StepModel on a dataset through the InputPipeline,
+// from step 0 or from the run directory's latest checkpoint, up to the
+// run's total number of steps:
+//
+//  1. Resume: with `resume`, the newest readable checkpoint
+//     (findLatestCheckpoint) is checked (same artifact identity, same seed)
+//     and loaded, and the pipeline starts at its step; newer unreadable
+//     files are renamed to NAME.unreadable. Without `resume`, a run
+//     directory that already has checkpoints is refused.
+//  2. metrics.csv keeps only the rows of steps before the start step
+//     (TrainingLog.h), so a redone step is never listed twice.
+//  3. Each step: wait for the batch (timed: data_wait_ms), trainStep
+//     (step_ms), a metrics row, the progress display. A non-finite loss
+//     stops the run at once, without checkpointing the bad state: outcome
+//     kDiverged, exit code kExitDiverged.
+//  4. Every `checkpointEvery` steps, at the end, and when a stop is
+//     requested (SIGINT/SIGTERM, or `maxStepsThisRun`): a checkpoint and
+//     loss.svg.
+//
+// Determinism: batches are a pure function of (dataset, seed, step), so for
+// a deterministic model, training to step 2K in one go and training to K,
+// stopping and resuming to 2K give bit-identical state.
+//
+// Progress: on a terminal, one line redrawn with '\r' (step/total, epoch,
+// smoothed loss, images/s, ETA); otherwise a log line every `logEvery`
+// steps and at the end.
+//
+// Ownership: runTraining borrows the model and the dataset; it owns the
+// pipeline and the augmenters the factory makes.
+//
+//===----------------------------------------------------------------------===//
+#ifndef SIMCLR_RUNTIME_TRAININGLOOP_H
+#define SIMCLR_RUNTIME_TRAININGLOOP_H
+
+#include "simclr/Runtime/InputPipeline.h"
+#include "simclr/Runtime/StepModel.h"
+#include "simclr/Support/Status.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <iostream>
+#include <string>
+
+namespace simclr {
+
+/// simclr-train's exit code when the loss became NaN or infinite.
+inline constexpr int kExitDiverged = 3;
+
+struct TrainingLoopOptions {
+  std::string runDir;
+  /// The run's total: training continues (also after a resume) until this
+  /// many steps are done.
+  int64_t totalSteps = 0;
+  /// Images per view per step (the compiled step's N).
+  int64_t batchSize = 0;
+  /// The pipeline's seed; a resumed checkpoint must have the same.
+  uint64_t seed = 0;
+  /// A checkpoint every this many steps; 0: only at the end and on a stop.
+  int64_t checkpointEvery = 0;
+  bool resume = false;
+  /// Input pipeline threads and batches prepared ahead (InputPipeline.h).
+  int64_t dataThreads = 1;
+  int64_t prefetchDepth = 2;
+  /// Stop as on a signal after this many steps of this call; 0: no limit.
+  int64_t maxStepsThisRun = 0;
+  /// Without a terminal: a progress line every this many steps.
+  int64_t logEvery = 50;
+  /// Whether `progress` is a terminal (redraw one line with '\r').
+  bool progressIsTerminal = false;
+  /// Progress and the final summary; warnings and errors go to `diagnostics`.
+  std::ostream *progress = &std::cout;
+  std::ostream *diagnostics = &std::cerr;
+  /// Checked between steps; a set flag stops the run after a checkpoint.
+  /// nullptr: stopRequested(), which the signal handlers set.
+  const std::atomic<bool> *stopFlag = nullptr;
+  /// Called once the start step is known (after a resume was accepted and
+  /// loaded), before any step runs; a failure aborts the run. simclr-train
+  /// records run.json here, so a refused resume leaves it untouched.
+  std::function<Status(int64_t startStep)> onStart;
+};
+
+enum class TrainingOutcome {
+  /// totalSteps reached.
+  kCompleted,
+  /// Stopped early by the stop flag or maxStepsThisRun, after a checkpoint.
+  kInterrupted,
+  /// A non-finite loss; the bad state was not saved.
+  kDiverged,
+};
+
+struct TrainingResult {
+  TrainingOutcome outcome = TrainingOutcome::kCompleted;
+  /// Where this call started (the resumed step) and steps done at its end
+  /// (for kDiverged: the steps before the bad one).
+  int64_t startStep = 0;
+  int64_t endStep = 0;
+  /// The newest checkpoint on disk; empty when there is none.
+  std::string lastCheckpoint;
+  /// For kDiverged: "error: loss is nan at step S (epoch E); the last good
+  /// checkpoint is PATH; lower the learning rate or check the data".
+  std::string message;
+
+  /// 0, 0 or kExitDiverged.
+  int exitCode() const {
+    return outcome == TrainingOutcome::kDiverged ? kExitDiverged : 0;
+  }
+};
+
+/// Trains `model` on `data` (borrowed, must outlive the call) with one
+/// augmenter per pipeline thread from `augmenters`. Errors (bad options, a
+/// refused checkpoint, I/O, a failing step or pipeline) are a Status; a
+/// diverged or interrupted run is a result.
+Expected<TrainingResult> runTraining(StepModel &model, const ImageDataset &data,
+                                     const AugmenterFactory &augmenters,
+                                     const TrainingLoopOptions &options);
+
+/// The flag SIGINT and SIGTERM set once installStopSignalHandlers() ran.
+std::atomic<bool> &stopRequested();
+
+/// Makes SIGINT and SIGTERM set stopRequested(): the loop finishes its step,
+/// checkpoints and returns. The handler is one-shot (SA_RESETHAND), so a
+/// second Ctrl-C kills the process at once; checkpoints are atomic, so that
+/// is safe too.
+Status installStopSignalHandlers();
+
+} // namespace simclr
+
+#endif // SIMCLR_RUNTIME_TRAININGLOOP_H

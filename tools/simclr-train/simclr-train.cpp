@@ -1,0 +1,291 @@
+//===- simclr-train.cpp - Trains a compiled SimCLR artifact ---------------===//
+//
+// simclr-train ARTIFACT_DIR --out RUN_DIR [--data PATH] [--epochs N | --steps N]
+//              [--threads T] [--seed S] [--resume] [--checkpoint-every K]
+//              [--augment halide|reference] [--log-every M]
+//
+// Loads the artifact (Artifact::load), initializes its state from the seed,
+// reads the training data, builds the augmenter of the artifact's policy,
+// and runs the training loop (TrainingLoop.h) into RUN_DIR: checkpoints,
+// metrics.csv, loss.svg and run.json (RunRecord.h).
+//
+// Exit codes: 0 done or stopped by SIGINT/SIGTERM after a checkpoint; 1 a
+// failure (artifact, data, I/O, a refused checkpoint); 2 bad arguments; 3
+// the loss became NaN or infinite (kExitDiverged).
+//
+//===----------------------------------------------------------------------===//
+#include "simclr/Runtime/Augmenter.h"
+#include "simclr/Runtime/Dataset.h"
+#include "simclr/Runtime/Executor.h"
+#include "simclr/Runtime/ExecutorModel.h"
+#include "simclr/Runtime/RunRecord.h"
+#include "simclr/Runtime/TrainingLoop.h"
+#include "simclr/Support/CommonFlags.h"
+#include "simclr/Support/TrainingConfig.h"
+#ifdef SIMCLR_HAVE_HALIDE_AUGMENTER
+#include "simclr/Runtime/HalideAugmenter.h"
+#endif
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include <unistd.h>
+
+using namespace simclr;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+struct Arguments {
+  std::string artifactDir;
+  std::string dataPath;
+  std::string runDir;
+  /// 0: not given.
+  int64_t epochs = 0;
+  int64_t steps = 0;
+  std::optional<uint64_t> seed;
+  int threads = 0;
+  bool resume = false;
+  int64_t checkpointEvery = 0;
+  int64_t logEvery = 50;
+  std::string augment;
+};
+
+/// CLI11's PositiveNumber says "not in range 0 to 1.79e308"; this says what
+/// is wrong in words.
+const CLI::Validator kAtLeastOne(
+    [](std::string &text) -> std::string {
+      try {
+        size_t used = 0;
+        long long value = std::stoll(text, &used);
+        if (used == text.size() && value >= 1)
+          return "";
+      } catch (const std::exception &) {
+      }
+      return "must be an integer of at least 1, got '" + text + "'";
+    },
+    "INT>=1");
+
+int fail(const std::string &message) {
+  std::cerr << "simclr-train: error: " << message << "\n";
+  return kExitFailure;
+}
+
+int usageError(const std::string &message) {
+  std::cerr << "simclr-train: error: " << message
+            << " (simclr-train --help lists the options)\n";
+  return kExitUsage;
+}
+
+bool isRegularFile(const std::string &path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec);
+}
+
+/// Reads the training split at `path`, by what it holds: a Fashion-MNIST
+/// (gzip IDX) directory, an uncompressed IDX directory, a CIFAR-10 binary
+/// directory, a single IDX image file, or else a folder of PNG/JPEG images
+/// of the artifact's image shape.
+Expected<ImageDataset> readTrainingData(const std::string &path,
+                                        const TrainingConfig &config) {
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    return notFound(path + ": no such file or directory");
+  if (isRegularFile(path))
+    return readIdxImagesAndLabels(path, "");
+  fs::path dir(path);
+  if (isRegularFile((dir / "train-images-idx3-ubyte.gz").string()))
+    return readFashionMnist(path, Split::kTrain);
+  if (isRegularFile((dir / "train-images-idx3-ubyte").string())) {
+    std::string labels = (dir / "train-labels-idx1-ubyte").string();
+    return readIdxImagesAndLabels((dir / "train-images-idx3-ubyte").string(),
+                                  isRegularFile(labels) ? labels : "");
+  }
+  if (isRegularFile((dir / "data_batch_1.bin").string()))
+    return readCifar10(path, Split::kTrain);
+  return readImageFolder(path, config.imageShape[0], config.imageShape[1],
+                         config.imageShape[2]);
+}
+
+/// The augmenter factory for `name` ("halide", "reference", or empty: Halide
+/// when built).
+Expected<AugmenterFactory> augmenterFactory(std::string &name,
+                                            const AugmentationPolicy &policy,
+                                            int threads) {
+#ifdef SIMCLR_HAVE_HALIDE_AUGMENTER
+  if (name.empty())
+    name = "halide";
+  if (name == "halide") {
+    if (threads > 0)
+      setHalideThreadCount(threads);
+    return AugmenterFactory([policy] { return createHalideAugmenter(policy); });
+  }
+#else
+  (void)threads;
+  if (name.empty())
+    name = "reference";
+  if (name == "halide")
+    return invalidArgument("--augment halide: this simclr-train was built without "
+                           "Halide 14; use --augment reference");
+#endif
+  return AugmenterFactory([policy] { return createReferenceAugmenter(policy); });
+}
+
+std::string absolute(const std::string &path) {
+  std::error_code ec;
+  fs::path result = fs::absolute(path, ec);
+  return ec ? path : result.lexically_normal().string();
+}
+
+int train(Arguments &args) {
+  Expected<std::shared_ptr<const runtime::Artifact>> artifact =
+      runtime::Artifact::load(args.artifactDir);
+  if (!artifact)
+    return fail(artifact.status().message());
+  Expected<TrainingConfig> config = trainingConfigFromPlan((*artifact)->plan());
+  if (!config)
+    return fail(args.artifactDir + ": " + config.status().message());
+  uint64_t seed = args.seed.value_or(config->seed);
+
+  if (args.dataPath.empty()) {
+    if (config->dataset != "fashion-mnist")
+      return usageError("the artifact trains on '" + config->dataset +
+                        "'; pass its location with --data");
+    args.dataPath = kDefaultFashionMnistDir;
+  }
+  Expected<ImageDataset> data = readTrainingData(args.dataPath, *config);
+  if (!data)
+    return fail(data.status().message());
+  std::array<int64_t, 3> shape = {data->channels, data->height, data->width};
+  if (shape != config->imageShape)
+    return fail(args.dataPath + ": images are " + std::to_string(shape[0]) + "x" +
+                std::to_string(shape[1]) + "x" + std::to_string(shape[2]) +
+                " (CxHxW), the artifact was compiled for " +
+                std::to_string(config->imageShape[0]) + "x" +
+                std::to_string(config->imageShape[1]) + "x" +
+                std::to_string(config->imageShape[2]));
+  if (data->count < config->batchSize)
+    return fail(args.dataPath + ": " + std::to_string(data->count) +
+                " images, fewer than one batch of " + std::to_string(config->batchSize));
+  if (data->count != config->datasetSize)
+    std::cerr << "simclr-train: warning: " << args.dataPath << " holds "
+              << data->count << " images, the artifact was compiled for "
+              << config->datasetSize << " (its schedule's epochs differ from these)\n";
+
+  int64_t stepsPerEpoch = data->count / config->batchSize;
+  int64_t totalSteps = args.steps    ? args.steps
+                       : args.epochs ? args.epochs * stepsPerEpoch
+                                     : config->totalSteps;
+  if (totalSteps > config->totalSteps)
+    std::cerr << "simclr-train: warning: training for " << totalSteps
+              << " steps; the compiled learning-rate schedule ends at step "
+              << config->totalSteps << "\n";
+
+  Expected<AugmenterFactory> augmenters =
+      augmenterFactory(args.augment, config->augmentation, args.threads);
+  if (!augmenters)
+    return usageError(augmenters.status().message());
+
+  runtime::ExecutorOptions executorOptions;
+  executorOptions.threads = args.threads;
+  Expected<std::unique_ptr<runtime::Executor>> executor =
+      runtime::Executor::create(*artifact, executorOptions);
+  if (!executor)
+    return fail(executor.status().message());
+  // Resuming replaces the whole state from the checkpoint.
+  if (Status status = (*executor)->initializeState(seed); !status.isOk())
+    return fail(status.message());
+  ExecutorModel model(**executor);
+
+  RunRecord record;
+  record.artifactDir = absolute((*artifact)->directory());
+  record.artifactIdentity = (*artifact)->identity();
+  record.dataPath = absolute(args.dataPath);
+  record.seed = seed;
+  record.totalSteps = totalSteps;
+  record.batchSize = config->batchSize;
+  record.augmenter = args.augment;
+
+  TrainingLoopOptions options;
+  options.runDir = args.runDir;
+  options.totalSteps = totalSteps;
+  options.batchSize = config->batchSize;
+  options.seed = seed;
+  options.checkpointEvery = args.checkpointEvery;
+  options.resume = args.resume;
+  options.logEvery = args.logEvery;
+  options.progressIsTerminal = ::isatty(STDOUT_FILENO) != 0;
+  options.onStart = [&](int64_t) { return writeRunRecord(args.runDir, record); };
+  if (Status status = installStopSignalHandlers(); !status.isOk())
+    return fail(status.message());
+
+  Expected<TrainingResult> result = runTraining(model, *data, *augmenters, options);
+  if (!result)
+    return fail(result.status().message());
+  if (result->outcome == TrainingOutcome::kDiverged)
+    std::cerr << result->message << "\n";
+  return result->exitCode();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"simclr-train: trains a SimCLR artifact compiled by simclrc, "
+               "writing checkpoints, metrics.csv and loss.svg to a run directory"};
+  Arguments args;
+  app.add_option("artifact", args.artifactDir, "Artifact directory (simclrc SPEC -o DIR)")
+      ->required();
+  app.add_option(std::string("-") + flags::kOutput.name + ",--out", args.runDir, "Run directory: checkpoints/, metrics.csv, "
+                                       "loss.svg, run.json")
+      ->required();
+  app.add_option("--data", args.dataPath,
+                 "Training data: a Fashion-MNIST/IDX or CIFAR-10 directory, an IDX "
+                 "image file or an image folder (default for fashion-mnist "
+                 "artifacts: " + std::string(kDefaultFashionMnistDir) + ")");
+  CLI::Option *epochs = app.add_option("--epochs", args.epochs,
+                                       "Train until this many epochs are done")
+                            ->check(kAtLeastOne);
+  CLI::Option *steps = app.add_option("--steps", args.steps,
+                                      "Train until this many steps are done "
+                                      "(default: the artifact's schedule)")
+                           ->check(kAtLeastOne);
+  epochs->excludes(steps);
+  uint64_t seed = 0;
+  CLI::Option *seedOption =
+      app.add_option(std::string("--") + flags::kSeed.name, seed,
+                     std::string(flags::kSeed.help) + " (default: the artifact's)");
+  app.add_option(std::string("--") + flags::kThreads.name, args.threads,
+                 flags::kThreads.help)
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--resume", args.resume,
+               "Continue from the run directory's newest checkpoint");
+  app.add_option("--checkpoint-every", args.checkpointEvery,
+                 "A checkpoint every K steps (always one at the end and on "
+                 "SIGINT/SIGTERM; 0: only those)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--log-every", args.logEvery,
+                 "When stdout is not a terminal: a progress line every M steps")
+      ->check(kAtLeastOne);
+  app.add_option("--augment", args.augment,
+                 "Augmentation kernels: halide (default when built) or reference")
+      ->check(CLI::IsMember({"halide", "reference"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    return usageError(e.what());
+  }
+  if (seedOption->count())
+    args.seed = seed;
+  return train(args);
+}
