@@ -92,11 +92,25 @@ struct ConvCall : Call {
   dnnl::memory::desc scratchpadDesc;
   std::string name;
 
+  /// Operands whose plain (NCHW/OIHW) buffer differs from the layout the
+  /// primitive chose (oneDNN's blocked layouts, measured several times
+  /// faster than its plain-layout gemm convolution: docs/benchmarks.md):
+  /// inputs are reordered into `blocked` before the call, outputs out of it
+  /// after. `storage` owns the blocked copies.
+  struct Reorder {
+    dnnl::reorder primitive;
+    dnnl::memory from, to;
+  };
+  std::vector<Reorder> before, after;
+  std::vector<std::unique_ptr<float[], void (*)(void *)>> storage;
+
   /// `args` as the C API takes them, built once by seal(): the C++
   /// execute() would build this array (allocating) on every call.
   std::vector<dnnl_exec_arg_t> cArgs;
 
   Status run(dnnl::stream &stream) override {
+    for (Reorder &r : before)
+      r.primitive.execute(stream, r.from, r.to);
     dnnl_status_t status =
         dnnl_primitive_execute(primitive.get(), stream.get(),
                                static_cast<int>(cArgs.size()), cArgs.data());
@@ -105,6 +119,10 @@ struct ConvCall : Call {
     if (status != dnnl_success)
       return internalError("oneDNN " + name + " failed with status " +
                            std::to_string(static_cast<int>(status)));
+    for (Reorder &r : after)
+      r.primitive.execute(stream, r.from, r.to);
+    if (!after.empty())
+      stream.wait();
     return Status::ok();
   }
   size_t scratchpadBytes() const override { return scratchpadDesc.get_size(); }
@@ -115,6 +133,26 @@ struct ConvCall : Call {
     cArgs.clear();
     for (const auto &[id, memory] : args)
       cArgs.push_back({id, memory.get()});
+  }
+
+  /// The memory the primitive uses for an operand in layout `chosen`,
+  /// bound to `plain` (the operand's buffer) directly when the layouts
+  /// agree, else through a reorder.
+  dnnl::memory bindOperand(const dnnl::memory::desc &chosen,
+                           const dnnl::memory::desc &plainDesc, void *plain,
+                           bool isOutput, const dnnl::engine &engine) {
+    dnnl::memory plainMemory(plainDesc, engine, plain);
+    if (chosen == plainDesc)
+      return plainMemory;
+    size_t bytes = (chosen.get_size() + 63) / 64 * 64;
+    storage.emplace_back(static_cast<float *>(std::aligned_alloc(64, bytes)),
+                         &std::free);
+    dnnl::memory blocked(chosen, engine, storage.back().get());
+    if (isOutput)
+      after.push_back({dnnl::reorder(blocked, plainMemory), blocked, plainMemory});
+    else
+      before.push_back({dnnl::reorder(plainMemory, blocked), plainMemory, blocked});
+    return blocked;
   }
 };
 
@@ -234,40 +272,46 @@ makeConv(ConvKind kind, const artifact::ScheduleEntry &entry,
     return memory(md, engine, operands[index].data);
   };
   try {
+    // Layouts left to oneDNN (format_tag::any): it picks its blocked
+    // layouts, and bindOperand reorders from and to the plain buffers.
+    memory::desc xAny(xMd.dims(), f32, tag::any);
+    memory::desc yAny(yMd.dims(), f32, tag::any);
+    memory::desc wAny(wMd.dims(), f32, tag::any);
     dnnl::convolution_forward::desc fwdDesc(
-        dnnl::prop_kind::forward_training, algo, xMd, wMd, yMd, strides,
+        dnnl::prop_kind::forward_training, algo, xAny, wAny, yAny, strides,
         dilates, padding, padding);
     dnnl::convolution_forward::primitive_desc fwd(fwdDesc, attr, engine);
+    ConvCall &c = *call;
     switch (kind) {
     case ConvKind::kForward:
-      call->primitive = dnnl::convolution_forward(fwd);
-      call->scratchpadDesc = fwd.scratchpad_desc();
-      call->args = {{DNNL_ARG_SRC, bind(xMd, xIndex)},
-                    {DNNL_ARG_WEIGHTS, bind(wMd, wIndex)},
-                    {DNNL_ARG_DST, bind(yMd, yIndex)}};
+      c.primitive = dnnl::convolution_forward(fwd);
+      c.scratchpadDesc = fwd.scratchpad_desc();
+      c.args = {{DNNL_ARG_SRC, c.bindOperand(fwd.src_desc(), xMd, operands[xIndex].data, false, engine)},
+                {DNNL_ARG_WEIGHTS, c.bindOperand(fwd.weights_desc(), wMd, operands[wIndex].data, false, engine)},
+                {DNNL_ARG_DST, c.bindOperand(fwd.dst_desc(), yMd, operands[yIndex].data, true, engine)}};
       break;
     case ConvKind::kBackwardInput: {
       dnnl::convolution_backward_data::primitive_desc pd(
-          dnnl::convolution_backward_data::desc(algo, xMd, wMd, yMd, strides,
+          dnnl::convolution_backward_data::desc(algo, xAny, wAny, yAny, strides,
                                                 dilates, padding, padding),
           attr, engine, fwd);
-      call->primitive = dnnl::convolution_backward_data(pd);
-      call->scratchpadDesc = pd.scratchpad_desc();
-      call->args = {{DNNL_ARG_DIFF_DST, bind(yMd, yIndex)},
-                    {DNNL_ARG_WEIGHTS, bind(wMd, wIndex)},
-                    {DNNL_ARG_DIFF_SRC, bind(xMd, xIndex)}};
+      c.primitive = dnnl::convolution_backward_data(pd);
+      c.scratchpadDesc = pd.scratchpad_desc();
+      c.args = {{DNNL_ARG_DIFF_DST, c.bindOperand(pd.diff_dst_desc(), yMd, operands[yIndex].data, false, engine)},
+                {DNNL_ARG_WEIGHTS, c.bindOperand(pd.weights_desc(), wMd, operands[wIndex].data, false, engine)},
+                {DNNL_ARG_DIFF_SRC, c.bindOperand(pd.diff_src_desc(), xMd, operands[xIndex].data, true, engine)}};
       break;
     }
     case ConvKind::kBackwardFilter: {
       dnnl::convolution_backward_weights::primitive_desc pd(
-          dnnl::convolution_backward_weights::desc(algo, xMd, wMd, yMd, strides,
+          dnnl::convolution_backward_weights::desc(algo, xAny, wAny, yAny, strides,
                                                    dilates, padding, padding),
           attr, engine, fwd);
-      call->primitive = dnnl::convolution_backward_weights(pd);
-      call->scratchpadDesc = pd.scratchpad_desc();
-      call->args = {{DNNL_ARG_DIFF_DST, bind(yMd, yIndex)},
-                    {DNNL_ARG_SRC, bind(xMd, xIndex)},
-                    {DNNL_ARG_DIFF_WEIGHTS, bind(wMd, wIndex)}};
+      c.primitive = dnnl::convolution_backward_weights(pd);
+      c.scratchpadDesc = pd.scratchpad_desc();
+      c.args = {{DNNL_ARG_DIFF_DST, c.bindOperand(pd.diff_dst_desc(), yMd, operands[yIndex].data, false, engine)},
+                {DNNL_ARG_SRC, c.bindOperand(pd.src_desc(), xMd, operands[xIndex].data, false, engine)},
+                {DNNL_ARG_DIFF_WEIGHTS, c.bindOperand(pd.diff_weights_desc(), wMd, operands[wIndex].data, true, engine)}};
       break;
     }
     }
