@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: set up, build, and compile the default
-# spec (examples/fashion-mnist.toml, or the spec given as $1) to its graph,
-# its whole training step and its initial weights, then summarize them.
+# The main job on a fresh machine: set up, build, compile the default spec
+# (examples/fashion-mnist.toml, or the spec given as $1) into an artifact and
+# train it on real images for a short budget (SIMCLR_MAIN_STEPS steps,
+# default 120: about four minutes on 2 cores), then summarize the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 spec=${1:-examples/fashion-mnist.toml}
+steps=${SIMCLR_MAIN_STEPS:-120}
 out=out
 bash scripts/setup.sh
 bash scripts/build.sh
@@ -13,27 +15,25 @@ mkdir -p "$out"
 
 simclrc=build/bin/simclrc
 name=$(basename "$spec" .toml)
-graph="$out/$name.graph.mlir"
-step="$out/$name.train-step.mlir"
-weights="$out/$name.init.safetensors"
-"$simclrc" "$spec" --emit=graph -o "$graph"
-"$simclrc" "$spec" --emit=train-step -o "$step"
-"$simclrc" "$spec" --init-weights "$weights" --seed 0
+artifact="$out/$name"
+run="$out/$name-run"
 
-# Ops of one function of an IR file, most frequent first.
-op_histogram() {
-  sed -n "/func.func @$2(/,/^  }/p" "$1" | grep -o '= simclr\.[a-z_0-9]*' |
-    sed 's/= simclr\.//' | sort | uniq -c | sort -rn |
-    awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2} END {print ""}'
-}
+echo "== compiling $spec"
+"$simclrc" "$spec" -o "$artifact" --fusion-report
+"$simclrc" "$spec" --emit=memory-plan | sed -n '1,3p'
 
 echo
-echo "== $spec"
-"$simclrc" "$spec" --print-param-count | sed 's/^/  parameters, /'
-echo "  graph IR:        $graph ($(grep -c '= simclr\.' "$graph") ops)"
-echo "  train step IR:   $step ($(grep -c '= simclr\.' "$step") ops)"
-echo "  initial weights: $weights ($(du -h "$weights" | cut -f1))"
+echo "== training $steps steps (2 threads; interrupt with Ctrl-C: a checkpoint is written)"
+resume=()
+if [[ -d "$run/checkpoints" ]]; then
+  resume=(--resume)
+fi
+build/bin/simclr-train "$artifact" --steps "$steps" --out "$run" --threads 2 "${resume[@]}"
+
 echo
-echo "  @train_step ops: $(op_histogram "$step" train_step)"
-echo
-echo "  Inspect a stage with e.g. '$simclrc $spec --emit=train-step --mlir-print-ir-after-all'."
+echo "== $run"
+awk -F, 'NR == 2 { first = $3; s0 = $1 } NR > 1 { last = $3; s1 = $1 }
+         END { printf "  loss %s at step %s -> %s at step %s\n", first, s0, last, s1 }' "$run/metrics.csv"
+echo "  metrics:     $run/metrics.csv"
+echo "  loss curve:  $run/loss.svg"
+echo "  checkpoints: $(ls "$run/checkpoints" | tr '\n' ' ')"

@@ -16,6 +16,10 @@
 #include "simclr/Support/ParameterInit.h"
 #include "simclr/Support/Safetensors.h"
 
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <algorithm>
 #include <omp.h>
 
 #include <algorithm>
@@ -196,6 +200,13 @@ struct Executor::Impl {
   Status compile(const Program &program, CompiledProgram &out);
   Status resolveBindings();
   Status execute(const CompiledProgram &program);
+
+  /// SIMCLR_PROFILE=1: seconds spent in each schedule entry, summed over
+  /// runs, printed (slowest first) when the executor is destroyed.
+  bool profiling = false;
+  std::map<std::pair<const Program *, size_t>, double> entrySeconds;
+  std::map<const Program *, int64_t> runs;
+  void printProfile() const;
   Slot slot(const CompiledProgram *program, const std::string &role,
             bool output) const;
 };
@@ -324,8 +335,13 @@ Status Executor::Impl::execute(const CompiledProgram &program) {
   // need not be the one that created the executor.
   omp_set_num_threads(threads);
   void *const *table = program.operands.data();
+  if (profiling)
+    ++runs[program.program];
   for (size_t i = 0; i < program.steps.size(); ++i) {
     const Step &s = program.steps[i];
+    std::chrono::steady_clock::time_point start;
+    if (profiling)
+      start = std::chrono::steady_clock::now();
     switch (s.kind) {
     case EntryKind::kKernel:
       s.kernel(table + s.operandBegin);
@@ -342,8 +358,39 @@ Status Executor::Impl::execute(const CompiledProgram &program) {
                      program.copies[c].bytes);
       break;
     }
+    if (profiling)
+      entrySeconds[{program.program, i}] +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+              .count();
   }
   return Status::ok();
+}
+
+void Executor::Impl::printProfile() const {
+  std::map<const Program *, double> total;
+  for (const auto &[key, seconds] : entrySeconds)
+    total[key.first] += seconds;
+  std::vector<std::pair<double, std::pair<const Program *, size_t>>> sorted;
+  for (const auto &[key, seconds] : entrySeconds)
+    sorted.push_back({seconds, key});
+  std::sort(sorted.rbegin(), sorted.rend());
+  std::fprintf(stderr, "SIMCLR_PROFILE: ms per run, slowest schedule entries first\n");
+  std::map<std::string, double> byName;
+  for (const auto &[seconds, key] : sorted) {
+    const ScheduleEntry &e = key.first->schedule[key.second];
+    byName[key.first->name + " " + (e.kind == EntryKind::kExtern ? "extern " : "") +
+           e.name] += seconds / static_cast<double>(runs.at(key.first));
+  }
+  std::vector<std::pair<double, std::string>> names;
+  for (const auto &[name, ms] : byName)
+    names.push_back({ms, name});
+  std::sort(names.rbegin(), names.rend());
+  for (size_t i = 0; i < names.size() && i < 25; ++i)
+    std::fprintf(stderr, "  %9.2f ms  %s\n", names[i].first * 1e3, names[i].second.c_str());
+  for (const auto &[program, seconds] : total)
+    std::fprintf(stderr, "  %9.2f ms  total of %s (%lld runs)\n",
+                 seconds * 1e3 / static_cast<double>(runs.at(program)),
+                 program->name.c_str(), static_cast<long long>(runs.at(program)));
 }
 
 //===----------------------------------------------------------------------===//
@@ -351,7 +398,10 @@ Status Executor::Impl::execute(const CompiledProgram &program) {
 //===----------------------------------------------------------------------===//
 
 Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Executor::~Executor() = default;
+Executor::~Executor() {
+  if (impl_ && impl_->profiling)
+    impl_->printProfile();
+}
 
 Expected<std::unique_ptr<Executor>>
 Executor::create(std::shared_ptr<const Artifact> artifact,
@@ -364,6 +414,8 @@ Executor::create(std::shared_ptr<const Artifact> artifact,
   auto impl = std::make_unique<Impl>();
   impl->artifact = std::move(artifact);
   impl->threads = options.threads > 0 ? options.threads : omp_get_num_procs();
+  if (const char *profile = std::getenv("SIMCLR_PROFILE"); profile && *profile && std::string(profile) != "0")
+    impl->profiling = true;
   omp_set_num_threads(impl->threads);
   const Plan &plan = impl->plan();
 
