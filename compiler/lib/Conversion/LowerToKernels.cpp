@@ -34,18 +34,7 @@ bool isExternOp(Operation *op) {
              MatmulOp>(op);
 }
 
-bool isStateKind(StringRef kind) {
-  return kind == kKindParameter || kind == kKindOptimizerState ||
-         kind == kKindRunningStat;
-}
 
-StringRef stringAttrOr(DictionaryAttr attrs, StringRef name) {
-  if (!attrs)
-    return {};
-  if (auto value = attrs.getAs<StringAttr>(name))
-    return value.getValue();
-  return {};
-}
 
 /// A C identifier fragment from an op or fusion name ("simclr.relu" ->
 /// "relu").
@@ -105,16 +94,16 @@ LogicalResult FunctionLowering::findStateDestinations() {
   std::map<std::pair<std::string, std::string>, unsigned> argumentByName;
   for (unsigned i = 0; i < source.getNumArguments(); ++i) {
     DictionaryAttr attrs = source.getArgAttrDict(i);
-    StringRef kind = stringAttrOr(attrs, kKindAttrName);
+    StringRef kind = getStringAttrOr(attrs, kKindAttrName);
     if (isStateKind(kind))
-      argumentByName[{kind.str(), stringAttrOr(attrs, kNameAttrName).str()}] = i;
+      argumentByName[{kind.str(), getStringAttrOr(attrs, kNameAttrName).str()}] = i;
   }
   for (unsigned i = 0; i < returnOp.getNumOperands(); ++i) {
     DictionaryAttr attrs = source.getResultAttrDict(i);
-    StringRef kind = stringAttrOr(attrs, kKindAttrName);
+    StringRef kind = getStringAttrOr(attrs, kKindAttrName);
     if (!isStateKind(kind))
       continue;
-    StringRef name = stringAttrOr(attrs, kNameAttrName);
+    StringRef name = getStringAttrOr(attrs, kNameAttrName);
     auto it = argumentByName.find({kind.str(), name.str()});
     if (it == argumentByName.end())
       return source.emitError() << "result #" << i << " is new " << kind
@@ -309,7 +298,7 @@ FailureOr<func::FuncOp> FunctionLowering::lower() {
   SmallVector<Value> returned;
   for (unsigned i = 0; i < returnOp.getNumOperands(); ++i) {
     DictionaryAttr attrs = source.getResultAttrDict(i);
-    if (isStateKind(stringAttrOr(attrs, kKindAttrName)))
+    if (isStateKind(getStringAttrOr(attrs, kKindAttrName)))
       continue;
     resultTypes.push_back(bufferTypeOf(returnOp.getOperand(i).getType()));
     resultAttrs.push_back(attrs ? attrs : DictionaryAttr::get(source.getContext()));

@@ -51,18 +51,7 @@ int64_t alignUp(int64_t value, int64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
 
-StringRef stringAttrOr(DictionaryAttr attrs, StringRef name) {
-  if (!attrs)
-    return {};
-  if (auto value = attrs.getAs<StringAttr>(name))
-    return value.getValue();
-  return {};
-}
 
-bool isStateKind(StringRef kind) {
-  return kind == mlir::simclr::kKindParameter || kind == mlir::simclr::kKindOptimizerState ||
-         kind == mlir::simclr::kKindRunningStat;
-}
 
 /// The role under which a program's caller sees an input or output.
 std::string roleOf(StringRef kind, StringRef name) {
@@ -115,14 +104,14 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
     DenseMap<Value, int64_t> bufferIds;
     for (BlockArgument argument : function.getArguments()) {
       DictionaryAttr attrs = function.getArgAttrDict(argument.getArgNumber());
-      StringRef kind = stringAttrOr(attrs, mlir::simclr::kKindAttrName);
-      StringRef name = stringAttrOr(attrs, mlir::simclr::kNameAttrName);
+      StringRef kind = mlir::simclr::getStringAttrOr(attrs, mlir::simclr::kKindAttrName);
+      StringRef name = mlir::simclr::getStringAttrOr(attrs, mlir::simclr::kNameAttrName);
       auto type = dyn_cast<MemRefType>(argument.getType());
       if (!type)
         return function.emitError() << "argument #" << argument.getArgNumber()
                                     << " is not a buffer; run "
                                        "simclr-lower-to-kernels first";
-      if (isStateKind(kind)) {
+      if (mlir::simclr::isStateKind(kind)) {
         auto it = stateByName.find(name.str());
         if (it != stateByName.end()) {
           const artifact::Buffer &existing = plan.buffers[it->second];
@@ -143,7 +132,7 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
         state.name = name.str();
         state.kind = kind.str();
         state.buffer = id;
-        StringRef init = stringAttrOr(attrs, mlir::simclr::kInitAttrName);
+        StringRef init = mlir::simclr::getStringAttrOr(attrs, mlir::simclr::kInitAttrName);
         state.init.kind = init.empty() ? "zeros" : init.str();
         if (attrs)
           if (auto fanIn = attrs.getAs<IntegerAttr>(mlir::simclr::kFanInAttrName))
@@ -179,9 +168,9 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
       if (auto ret = dyn_cast<func::ReturnOp>(op)) {
         for (auto [index, value] : llvm::enumerate(ret.getOperands())) {
           DictionaryAttr attrs = function.getResultAttrDict(index);
-          StringRef kind = stringAttrOr(attrs, mlir::simclr::kKindAttrName);
+          StringRef kind = mlir::simclr::getStringAttrOr(attrs, mlir::simclr::kKindAttrName);
           program.outputs.push_back(
-              {roleOf(kind, stringAttrOr(attrs, mlir::simclr::kNameAttrName)),
+              {roleOf(kind, mlir::simclr::getStringAttrOr(attrs, mlir::simclr::kNameAttrName)),
                bufferIds[value]});
         }
         continue;

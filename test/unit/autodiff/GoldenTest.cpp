@@ -12,6 +12,7 @@
 #include "simclr/Dialect/Simclr/IR/SimclrOps.h"
 #include "simclr/Dialect/Simclr/Transforms/Passes.h"
 #include "simclr/Frontend/GraphBuilder.h"
+#include "../common/GoldenSpec.h"
 #include "simclr/Reference/ReferenceExecutor.h"
 #include "simclr/Support/Safetensors.h"
 
@@ -35,47 +36,7 @@ namespace frontend = ::simclr::frontend;
 /// 1e-6 here (test/golden/README.md has the float32-vs-float64 spread).
 constexpr double kGoldenTolerance = 1e-4;
 
-constexpr int64_t kImages = 4;
-constexpr int64_t kImageSide = 8;
-
-/// The golden setup as a spec; the optimizer and learning rate vary.
-frontend::TrainingSpec goldenSpec(double temperature, frontend::OptimizerKind kind) {
-  frontend::TrainingSpec spec;
-  spec.data.channels = 3;
-  spec.data.height = spec.data.width = kImageSide;
-  spec.data.batchSize = kImages;
-  spec.data.trainImages = kImages;
-  spec.encoder.blocksPerStage = {1, 1, 1, 1};
-  spec.encoder.widthMultiplier = 4.0 / 64.0;
-  spec.encoder.stem = frontend::StemKind::kSmall;
-  spec.head.hiddenDims = {16};
-  spec.head.outputDim = 8;
-  spec.loss.temperature = temperature;
-  // A constant learning rate: no warm-up, cosine from lr to lr.
-  spec.schedule.epochs = 10;
-  spec.schedule.warmupEpochs = 0;
-  spec.schedule.finalLearningRateFraction = 1.0;
-  spec.optimizer.kind = kind;
-  switch (kind) {
-  case frontend::OptimizerKind::kSgd:
-    spec.optimizer.learningRate = 0.1;
-    spec.optimizer.momentum = 0.9;
-    spec.optimizer.weightDecay = 1e-4;
-    break;
-  case frontend::OptimizerKind::kAdamW:
-    spec.optimizer.learningRate = 1e-3;
-    spec.optimizer.weightDecay = 1e-4;
-    break;
-  case frontend::OptimizerKind::kLars:
-    spec.optimizer.learningRate = 0.5;
-    spec.optimizer.momentum = 0.9;
-    spec.optimizer.weightDecay = 1e-6;
-    spec.optimizer.trustCoefficient = 1e-3;
-    spec.optimizer.excludeBiasAndNorm = true;
-    break;
-  }
-  return spec;
-}
+using ::simclr::testing::goldenSpec;
 
 class GoldenTest : public ::testing::TestWithParam<const char *> {
 protected:

@@ -13,6 +13,7 @@
 #include "simclr/Dialect/Kernel/IR/KernelDialect.h"
 #include "simclr/Dialect/Simclr/IR/SimclrOps.h"
 #include "simclr/Frontend/GraphBuilder.h"
+#include "../common/GoldenSpec.h"
 #include "simclr/Runtime/Executor.h"
 #include "simclr/Support/Safetensors.h"
 #include "simclr/Target/Artifact.h"
@@ -37,46 +38,7 @@ namespace frontend = ::simclr::frontend;
 namespace runtime = ::simclr::runtime;
 
 constexpr double kGoldenTolerance = 1e-4;
-constexpr int64_t kImages = 4;
-constexpr int64_t kImageSide = 8;
-
-/// The golden files' setup (test/unit/autodiff/GoldenTest.cpp).
-frontend::TrainingSpec goldenSpec(double temperature, frontend::OptimizerKind kind) {
-  frontend::TrainingSpec spec;
-  spec.data.channels = 3;
-  spec.data.height = spec.data.width = kImageSide;
-  spec.data.batchSize = kImages;
-  spec.data.trainImages = kImages;
-  spec.encoder.blocksPerStage = {1, 1, 1, 1};
-  spec.encoder.widthMultiplier = 4.0 / 64.0;
-  spec.encoder.stem = frontend::StemKind::kSmall;
-  spec.head.hiddenDims = {16};
-  spec.head.outputDim = 8;
-  spec.loss.temperature = temperature;
-  spec.schedule.epochs = 10;
-  spec.schedule.warmupEpochs = 0;
-  spec.schedule.finalLearningRateFraction = 1.0;
-  spec.optimizer.kind = kind;
-  switch (kind) {
-  case frontend::OptimizerKind::kSgd:
-    spec.optimizer.learningRate = 0.1;
-    spec.optimizer.momentum = 0.9;
-    spec.optimizer.weightDecay = 1e-4;
-    break;
-  case frontend::OptimizerKind::kAdamW:
-    spec.optimizer.learningRate = 1e-3;
-    spec.optimizer.weightDecay = 1e-4;
-    break;
-  case frontend::OptimizerKind::kLars:
-    spec.optimizer.learningRate = 0.5;
-    spec.optimizer.momentum = 0.9;
-    spec.optimizer.weightDecay = 1e-6;
-    spec.optimizer.trustCoefficient = 1e-3;
-    spec.optimizer.excludeBiasAndNorm = true;
-    break;
-  }
-  return spec;
-}
+using ::simclr::testing::goldenSpec;
 
 /// A directory of its own for each test instance (ctest runs them in
 /// parallel).

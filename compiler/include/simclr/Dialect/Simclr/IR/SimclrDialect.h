@@ -44,6 +44,23 @@ constexpr llvm::StringLiteral kKindLoss = "loss";
 constexpr llvm::StringLiteral kKindLearningRate = "learning_rate";
 constexpr llvm::StringLiteral kKindFeatures = "features";
 
+/// Parameters, optimizer state and running statistics: the values a train
+/// step reads and writes back, which persist between steps.
+inline bool isStateKind(StringRef kind) {
+  return kind == kKindParameter || kind == kKindOptimizerState ||
+         kind == kKindRunningStat;
+}
+
+/// The string attribute `name` of an argument or result attribute
+/// dictionary (which may be null); empty when absent.
+inline StringRef getStringAttrOr(DictionaryAttr attrs, StringRef name) {
+  if (!attrs)
+    return {};
+  if (auto value = attrs.getAs<StringAttr>(name))
+    return value.getValue();
+  return {};
+}
+
 } // namespace mlir::simclr
 
 #endif // SIMCLR_DIALECT_SIMCLR_IR_SIMCLRDIALECT_H
