@@ -80,6 +80,10 @@ struct Call {
   /// Bytes of scratchpad the call needs.
   virtual size_t scratchpadBytes() const { return 0; }
   virtual void bindScratchpad(const dnnl::engine &, void *) {}
+  /// Bytes of the shared blocked-layout buffer `slot` (0-2) the call needs,
+  /// and binding it.
+  virtual size_t blockedBytes(size_t) const { return 0; }
+  virtual void bindBlocked(size_t, void *) {}
   /// Called once after bindScratchpad, before the first run.
   virtual void seal() {}
 };
@@ -102,7 +106,12 @@ struct ConvCall : Call {
     dnnl::memory from, to;
   };
   std::vector<Reorder> before, after;
-  std::vector<std::unique_ptr<float[], void (*)(void *)>> storage;
+  /// The blocked copies, by operand slot (bindOperand's call order). Calls
+  /// run one at a time, so every call's slot k shares one buffer, sized by
+  /// the largest (CpuExterns::finalize binds it): blocked copies cost three
+  /// buffers in all, not three per convolution.
+  std::vector<std::pair<size_t, dnnl::memory>> blocked;
+  size_t nextSlot = 0;
 
   /// `args` as the C API takes them, built once by seal(): the C++
   /// execute() would build this array (allocating) on every call.
@@ -141,18 +150,29 @@ struct ConvCall : Call {
   dnnl::memory bindOperand(const dnnl::memory::desc &chosen,
                            const dnnl::memory::desc &plainDesc, void *plain,
                            bool isOutput, const dnnl::engine &engine) {
+    size_t slot = nextSlot++;
     dnnl::memory plainMemory(plainDesc, engine, plain);
     if (chosen == plainDesc)
       return plainMemory;
-    size_t bytes = (chosen.get_size() + 63) / 64 * 64;
-    storage.emplace_back(static_cast<float *>(std::aligned_alloc(64, bytes)),
-                         &std::free);
-    dnnl::memory blocked(chosen, engine, storage.back().get());
+    dnnl::memory copy(chosen, engine, DNNL_MEMORY_NONE);
+    blocked.push_back({slot, copy});
     if (isOutput)
-      after.push_back({dnnl::reorder(blocked, plainMemory), blocked, plainMemory});
+      after.push_back({dnnl::reorder(copy, plainMemory), copy, plainMemory});
     else
-      before.push_back({dnnl::reorder(plainMemory, blocked), plainMemory, blocked});
-    return blocked;
+      before.push_back({dnnl::reorder(plainMemory, copy), plainMemory, copy});
+    return copy;
+  }
+  size_t blockedBytes(size_t slot) const override {
+    size_t bytes = 0;
+    for (const auto &[s, memory] : blocked)
+      if (s == slot)
+        bytes = std::max(bytes, memory.get_desc().get_size());
+    return bytes;
+  }
+  void bindBlocked(size_t slot, void *data) override {
+    for (auto &[s, memory] : blocked)
+      if (s == slot)
+        memory.set_data_handle(data);
   }
 };
 
@@ -379,6 +399,8 @@ struct CpuExterns::Impl {
   dnnl::stream stream{engine};
   std::vector<std::unique_ptr<Call>> calls;
   std::unique_ptr<void, FreeDeleter> scratchpad;
+  /// Blocked-layout copies of convolution operands, one per operand slot.
+  std::unique_ptr<void, FreeDeleter> blockedBuffers[3];
 };
 
 CpuExterns::CpuExterns() : impl_(std::make_unique<Impl>()) {}
@@ -432,6 +454,22 @@ Status CpuExterns::finalize() {
     bytes = std::max(bytes, call->scratchpadBytes());
   if (bytes != 0)
     SIMCLR_RETURN_IF_ERROR(allocateScratchpad(bytes));
+  for (size_t slot = 0; slot < 3; ++slot) {
+    size_t largest = 0;
+    for (const auto &call : impl_->calls)
+      largest = std::max(largest, call->blockedBytes(slot));
+    if (largest == 0)
+      continue;
+    size_t rounded = (largest + kScratchpadAlignment - 1) /
+                     kScratchpadAlignment * kScratchpadAlignment;
+    impl_->blockedBuffers[slot].reset(
+        std::aligned_alloc(kScratchpadAlignment, rounded));
+    if (!impl_->blockedBuffers[slot])
+      return unavailable("cannot allocate " + std::to_string(rounded) +
+                         " bytes for blocked convolution operands");
+    for (const auto &call : impl_->calls)
+      call->bindBlocked(slot, impl_->blockedBuffers[slot].get());
+  }
   for (const auto &call : impl_->calls)
     call->seal();
   return Status::ok();

@@ -1,0 +1,392 @@
+#!/usr/bin/python3
+"""pytorch_simclr.py - train-step images/s of a spec's SimCLR setup in PyTorch.
+
+The eager-PyTorch baseline of bench/compare.sh (docs/benchmarks.md). Builds
+the network a simclrc spec describes (frontend/lib/NetworkBuilder.cpp: a
+ResNet with the `small` 3x3 stride-1 stem and no max-pool or the `imagenet`
+7x7/2 stem and max-pool, basic or bottleneck blocks, stage widths
+round(64 * width_multiplier) * 2^stage, global average pooling; the head
+Linear-ReLU-...-Linear with optional batch norm and biases), NT-Xent with the
+spec's temperature, and the spec's optimizer (AdamW or SGD from torch.optim,
+LARS written out as in SimCLR's code; biases and batch-norm parameters
+excluded from weight decay when the spec says so). The learning-rate schedule
+is left out (a constant rate; its cost is a scalar per step).
+
+Two measurements, both with torch.set_num_threads(THREADS) (default 2):
+
+  step     W warm-up steps then N timed steps on random standard-normal
+           views (2N x C x H x W, fixed seed): the train step alone, as
+           simclr-train-step-bench times it;
+  augment  the same loop fed by a DataLoader (2 worker processes, 1 torch
+           thread each, the usual SimCLR setup) that reads the Fashion-MNIST
+           IDX files and applies the spec's [[augment]] policy with
+           torchvision.transforms v1 twice per image; reports images/s and
+           the share of time the loop waited for data.
+
+images/s counts the batch N per step, not the 2N views. Peak RSS comes from
+getrusage: the main process (after `step`, then after `augment`) and the
+largest reaped worker. Prints one JSON object.
+
+    /usr/bin/python3 bench/pytorch_simclr.py examples/fashion-mnist.toml \\
+        --batch 64 --steps 3 --warmup 1 --mode both
+
+Needs Debian's python3-torch and python3-torchvision (/usr/bin/python3; the
+`python3` on PATH may lack them). torch 1.13 has no torch.compile: this is
+eager mode.
+"""
+import argparse
+import gzip
+import json
+import math
+import os
+import re
+import resource
+import struct
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+RESNET_BASE_WIDTH = 64  # NetworkBuilder.cpp kResNetBaseWidth
+BOTTLENECK_EXPANSION = 4
+ARCHS = {  # docs/spec-format.md, [encoder] arch
+    "resnet10": ([1, 1, 1, 1], "basic"), "resnet18": ([2, 2, 2, 2], "basic"),
+    "resnet34": ([3, 4, 6, 3], "basic"), "resnet50": ([3, 4, 6, 3], "bottleneck"),
+    "resnet101": ([3, 4, 23, 3], "bottleneck"), "resnet152": ([3, 8, 36, 3], "bottleneck"),
+}
+DEFAULT_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+KIB_PER_MIB = 1024.0  # ru_maxrss is in KiB on Linux
+
+
+# ---------------------------------------------------------------- spec ----
+
+def parse_toml_subset(text):
+    """The TOML the example specs use: [table], [[array-of-tables]],
+    key = number | string | bool | flat array; # comments. For Pythons
+    without tomllib (3.11 has it)."""
+    root = {}
+    current = root
+    for raw in text.splitlines():
+        line = strip_comment(raw).strip()
+        if not line:
+            continue
+        if line.startswith("[["):
+            current = {}
+            root.setdefault(line[2:-2].strip(), []).append(current)
+        elif line.startswith("["):
+            current = root.setdefault(line[1:-1].strip(), {})
+        else:
+            key, value = (s.strip() for s in line.split("=", 1))
+            current[key] = parse_value(value)
+    return root
+
+
+def strip_comment(line):
+    """`line` up to a # outside a string."""
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "#" and not quoted:
+            return line[:i]
+    return line
+
+
+def parse_value(text):
+    if text.startswith("["):
+        inner = text[1:-1].strip()
+        return [parse_value(v.strip()) for v in inner.split(",") if v.strip()] if inner else []
+    if text.startswith('"'):
+        return text[1:-1]
+    if text in ("true", "false"):
+        return text == "true"
+    return float(text) if re.search(r"[.eE]", text) else int(text)
+
+
+def read_spec(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        import tomllib
+        return tomllib.loads(data.decode())
+    except ImportError:
+        return parse_toml_subset(data.decode())
+
+
+# ------------------------------------------------------------- network ----
+
+class Block(nn.Module):
+    """torchvision's BasicBlock / Bottleneck (stride on the 3x3 conv)."""
+
+    def __init__(self, cin, width, stride, kind, eps, momentum):
+        super().__init__()
+        bn = lambda c: nn.BatchNorm2d(c, eps=eps, momentum=momentum)
+        cout = width * (BOTTLENECK_EXPANSION if kind == "bottleneck" else 1)
+        if kind == "basic":
+            self.body = nn.Sequential(
+                nn.Conv2d(cin, width, 3, stride, 1, bias=False), bn(width), nn.ReLU(inplace=True),
+                nn.Conv2d(width, width, 3, 1, 1, bias=False), bn(width))
+        else:
+            self.body = nn.Sequential(
+                nn.Conv2d(cin, width, 1, bias=False), bn(width), nn.ReLU(inplace=True),
+                nn.Conv2d(width, width, 3, stride, 1, bias=False), bn(width), nn.ReLU(inplace=True),
+                nn.Conv2d(width, cout, 1, bias=False), bn(cout))
+        self.shortcut = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), bn(cout))
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.shortcut(x))
+
+
+def build_model(spec):
+    enc, head, data = spec.get("encoder", {}), spec.get("head", {}), spec["data"]
+    blocks, kind = ARCHS.get(enc.get("arch"), ([2, 2, 2, 2], "basic"))
+    blocks, kind = enc.get("blocks", blocks), enc.get("block", kind)
+    eps, momentum = enc.get("bn_epsilon", 1e-5), enc.get("bn_momentum", 0.1)
+    width = max(1, round(RESNET_BASE_WIDTH * enc.get("width_multiplier", 1.0)))
+    channels = data["channels"]
+    if enc.get("stem", "small") == "small":
+        layers = [nn.Conv2d(channels, width, 3, 1, 1, bias=False)]
+    else:
+        layers = [nn.Conv2d(channels, width, 7, 2, 3, bias=False)]
+    layers += [nn.BatchNorm2d(width, eps=eps, momentum=momentum), nn.ReLU(inplace=True)]
+    if enc.get("stem", "small") != "small":
+        layers.append(nn.MaxPool2d(3, 2, 1))
+    cin = width
+    for stage, count in enumerate(blocks):
+        for b in range(count):
+            block = Block(cin, width << stage, 2 if stage > 0 and b == 0 else 1, kind, eps, momentum)
+            layers.append(block)
+            cin = (width << stage) * (BOTTLENECK_EXPANSION if kind == "bottleneck" else 1)
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    bias = head.get("bias", True)
+    proj = []
+    for hidden in head.get("hidden_dims", [512]):
+        proj.append(nn.Linear(cin, hidden, bias=bias))
+        if head.get("batch_norm", False):
+            proj.append(nn.BatchNorm1d(hidden, eps=eps, momentum=momentum))
+        proj.append(nn.ReLU(inplace=True))
+        cin = hidden
+    proj.append(nn.Linear(cin, head.get("output_dim", 128), bias=bias))
+    model = nn.Sequential(nn.Sequential(*layers), nn.Sequential(*proj))
+    for m in model.modules():  # simclr.init kaiming_normal_fan_out, as torchvision
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    return model
+
+
+def nt_xent(z, tau):
+    """SimCLR's NT-Xent over 2N projections (view 0 batch, then view 1)."""
+    z = F.normalize(z, dim=1)
+    n2 = z.shape[0]
+    logits = z @ z.t() / tau
+    logits = logits.masked_fill(torch.eye(n2, dtype=torch.bool), float("-inf"))
+    targets = (torch.arange(n2) + n2 // 2) % n2
+    return F.cross_entropy(logits, targets)
+
+
+class Lars(torch.optim.Optimizer):
+    """SimCLR's LARS (TF code): decay and trust ratio on groups with
+    `lars=True`; momentum on all."""
+
+    def __init__(self, groups, lr, momentum, eta):
+        super().__init__(groups, dict(lr=lr, momentum=momentum, eta=eta, weight_decay=0.0,
+                                      lars=True))
+
+    @torch.no_grad()
+    def step(self):
+        for g in self.param_groups:
+            for p in g["params"]:
+                grad = p.grad
+                if g["lars"]:
+                    grad = grad.add(p, alpha=g["weight_decay"])
+                    w, gn = torch.norm(p), torch.norm(grad)
+                    trust = torch.where((w > 0) & (gn > 0), g["eta"] * w / gn,
+                                        torch.ones_like(w))
+                    grad = grad * trust
+                buf = self.state[p].setdefault("momentum", torch.zeros_like(p))
+                buf.mul_(g["momentum"]).add_(grad)
+                p.add_(buf, alpha=-g["lr"])
+
+
+def build_optimizer(model, spec):
+    opt = spec.get("optimizer", {})
+    kind = opt.get("kind", "lars")
+    lr, wd = opt.get("lr", 0.3), opt.get("weight_decay", 1e-6)
+    exclude = opt.get("exclude_bias_and_norm", kind == "lars")
+    # Biases and norm parameters are the 1-D ones in this network.
+    decay = [p for p in model.parameters() if not (exclude and p.dim() == 1)]
+    plain = [p for p in model.parameters() if exclude and p.dim() == 1]
+    if kind == "adamw":
+        groups = [{"params": decay, "weight_decay": wd}, {"params": plain, "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=lr, betas=tuple(opt.get("betas", [0.9, 0.999])),
+                                 eps=opt.get("epsilon", 1e-8))
+    if kind == "sgd":
+        groups = [{"params": decay, "weight_decay": wd}, {"params": plain, "weight_decay": 0.0}]
+        return torch.optim.SGD(groups, lr=lr, momentum=opt.get("momentum", 0.9))
+    groups = [{"params": decay, "weight_decay": wd, "lars": True},
+              {"params": plain, "weight_decay": 0.0, "lars": False}]
+    return Lars(groups, lr, opt.get("momentum", 0.9), opt.get("trust_coefficient", 1e-3))
+
+
+# ---------------------------------------------------------------- data ----
+
+def view_size(spec):
+    """docs/spec-format.md "Input size": the last crop's size, else image_size."""
+    size = spec["data"]["image_size"]
+    for a in spec.get("augment", []):
+        if a["op"] == "random_resized_crop" and "size" in a:
+            size = a["size"]
+    return size
+
+
+def build_policy(spec):
+    from torchvision import transforms as T
+    size = tuple(spec["data"]["image_size"])
+    steps = []
+    for a in spec.get("augment", []):
+        op = a["op"]
+        if op == "random_resized_crop":
+            size = tuple(a.get("size", size))
+            steps.append(T.RandomResizedCrop(size, scale=tuple(a.get("scale", [0.08, 1.0])),
+                                             ratio=tuple(a.get("ratio", [0.75, 4 / 3])),
+                                             antialias=False))
+        elif op == "horizontal_flip":
+            steps.append(T.RandomHorizontalFlip(a.get("p", 0.5)))
+        elif op == "color_jitter":
+            jitter = T.ColorJitter(a.get("brightness", 0), a.get("contrast", 0),
+                                   a.get("saturation", 0), a.get("hue", 0))
+            steps.append(T.RandomApply([jitter], p=a.get("p", 1.0)))
+        elif op == "random_grayscale":
+            steps.append(T.RandomGrayscale(a.get("p", 0.1)))
+        elif op == "gaussian_blur":
+            kernel = a.get("kernel_size", 9)
+            steps.append(T.RandomApply([T.GaussianBlur(kernel, tuple(a.get("sigma", [0.1, 2.0])))],
+                                       p=a.get("p", 0.5)))
+        elif op == "normalize":
+            steps.append(T.Normalize(tuple(a["mean"]), tuple(a["std"])))
+        else:
+            sys.exit(f"pytorch_simclr.py: augmentation op '{op}' has no torchvision mapping")
+    return T.Compose(steps)
+
+
+def read_idx_images(path):
+    with gzip.open(path, "rb") as f:
+        blob = f.read()
+    magic, count, rows, cols = struct.unpack(">IIII", blob[:16])
+    if magic != 2051:  # IDX: unsigned bytes, 3 dimensions
+        sys.exit(f"{path}: not an IDX image file (magic {magic})")
+    return torch.frombuffer(bytearray(blob[16:]), dtype=torch.uint8).view(count, 1, rows, cols)
+
+
+class TwoViews(torch.utils.data.Dataset):
+    def __init__(self, images, policy):
+        self.images, self.policy = images, policy
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        x = self.images[i].float() / 255.0
+        return self.policy(x), self.policy(x)
+
+
+# ------------------------------------------------------------- timing ----
+
+def train_step(model, optimizer, views, tau):
+    optimizer.zero_grad(set_to_none=True)
+    loss = nt_xent(model(views), tau)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def peak_rss_mib(who=resource.RUSAGE_SELF):
+    return resource.getrusage(who).ru_maxrss / KIB_PER_MIB
+
+
+def measure_step(model, optimizer, spec, batch, args):
+    c = spec["data"]["channels"]
+    h, w = view_size(spec)
+    views = torch.randn(2 * batch, c, h, w, generator=torch.Generator().manual_seed(args.seed))
+    tau = spec.get("loss", {}).get("temperature", 0.5)
+    for _ in range(args.warmup):
+        train_step(model, optimizer, views, tau)
+    times = []
+    for _ in range(args.steps):
+        start = time.perf_counter()
+        loss = train_step(model, optimizer, views, tau)
+        times.append(time.perf_counter() - start)
+    if not math.isfinite(loss):
+        sys.exit(f"pytorch_simclr.py: the loss is {loss}")
+    total = sum(times)
+    return {"images_per_s": batch * len(times) / total, "ms_per_step": 1000 * total / len(times),
+            "median_ms": 1000 * sorted(times)[len(times) // 2], "loss": loss,
+            "peak_rss_mib": peak_rss_mib()}
+
+
+def measure_augment(model, optimizer, spec, batch, args):
+    if spec["data"].get("dataset") != "fashion-mnist":
+        return {"skipped": "augment mode reads Fashion-MNIST only"}
+    images = read_idx_images(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
+    loader = torch.utils.data.DataLoader(
+        TwoViews(images, build_policy(spec)), batch_size=batch, shuffle=True, drop_last=True,
+        num_workers=args.workers, persistent_workers=False,
+        generator=torch.Generator().manual_seed(args.seed))
+    tau = spec.get("loss", {}).get("temperature", 0.5)
+    it = iter(loader)
+    wait = compute = 0.0
+    for i in range(args.warmup + args.augment_steps):
+        start = time.perf_counter()
+        v0, v1 = next(it)
+        fetched = time.perf_counter()
+        train_step(model, optimizer, torch.cat([v0, v1]), tau)
+        done = time.perf_counter()
+        if i >= args.warmup:  # the first batches include the workers' start
+            wait += fetched - start
+            compute += done - fetched
+    del it  # joins the workers, so RUSAGE_CHILDREN sees them
+    total = wait + compute
+    return {"images_per_s": batch * args.augment_steps / total,
+            "data_wait_share": wait / total, "ms_per_step": 1000 * total / args.augment_steps,
+            "peak_rss_mib": peak_rss_mib(),
+            "worker_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("spec", nargs="?", default="examples/fashion-mnist.toml")
+    parser.add_argument("--batch", type=int, help="images per step N (default: the spec's)")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps, step mode")
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--augment-steps", type=int, default=10, help="timed steps, augment mode")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    parser.add_argument("--mode", choices=["step", "augment", "both"], default="both")
+    parser.add_argument("--data", default=DEFAULT_FASHION_MNIST)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    spec = read_spec(args.spec)
+    batch = args.batch or spec["data"]["batch_size"]
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    model = build_model(spec)
+    model.train()
+    optimizer = build_optimizer(model, spec)
+    result = {"spec": args.spec, "batch": batch, "threads": args.threads,
+              "torch": torch.__version__,
+              "optimizer": spec.get("optimizer", {}).get("kind", "lars"),
+              "parameters": sum(p.numel() for p in model.parameters())}
+    if args.mode in ("step", "both"):
+        result["step"] = measure_step(model, optimizer, spec, batch, args)
+    if args.mode in ("augment", "both"):
+        result["augment"] = measure_augment(model, optimizer, spec, batch, args)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+//===- train_step_bench.cpp - Times a compiled artifact's train step ------===//
+//
+// simclr-train-step-bench ARTIFACT_DIR [--steps N] [--warmup W] [--threads T]
+//                         [--seed S]
+//
+// Loads the artifact, initializes its state from the seed, fills the views
+// input once with normalized random values (standard normal, fixed seed:
+// what the normalize augmentation produces, roughly), runs W untimed
+// warm-up steps and then N timed Executor::trainStep calls. Augmentation and
+// data loading are excluded: this is the compiled step alone, the figure
+// bench/pytorch_simclr.py's "step" mode measures for PyTorch.
+//
+// Convention: images/s counts the batch N per step (the spec's batch_size),
+// not the 2N views the step processes; views/s is printed too. Peak RSS is
+// the process's (getrusage ru_maxrss), which includes the artifact's state,
+// input block and arena, the kernel library and oneDNN's scratch.
+//
+// Output: one human-readable line per figure, then one JSON line (prefix
+// "json: ") that bench/compare.sh parses.
+//
+//===----------------------------------------------------------------------===//
+#include "simclr/Runtime/Executor.h"
+#include "simclr/Support/CommonFlags.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <sys/resource.h>
+
+using namespace simclr;
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+constexpr const char *kTrainStepProgram = "train_step";
+/// ru_maxrss is in KiB on Linux (getrusage(2)).
+constexpr double kKiBPerMiB = 1024.0;
+constexpr double kMsPerS = 1000.0;
+
+struct Arguments {
+  std::string artifactDir;
+  int64_t steps = 10;
+  int64_t warmup = 2;
+  int threads = 2;
+  uint64_t seed = 0;
+};
+
+int fail(const std::string &message) {
+  std::cerr << "simclr-train-step-bench: error: " << message << "\n";
+  return kExitFailure;
+}
+
+/// The shape of the train step's "views" input (2N x C x H x W), or an
+/// error naming the artifact.
+Expected<std::vector<int64_t>> viewsShape(const artifact::Plan &plan,
+                                          const std::string &dir) {
+  const artifact::Program *program = plan.findProgram(kTrainStepProgram);
+  if (!program)
+    return invalidArgument(dir + ": the plan has no train_step program");
+  for (const artifact::Binding &b : program->inputs) {
+    if (b.role != "views")
+      continue;
+    const artifact::Buffer *buffer = plan.findBuffer(b.buffer);
+    if (!buffer || buffer->shape.size() != 4)
+      return invalidArgument(dir + ": train_step's views buffer is not 2N x C x H x W");
+    return buffer->shape;
+  }
+  return invalidArgument(dir + ": train_step has no 'views' input");
+}
+
+double peakRssMiB() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / kKiBPerMiB;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+int run(const Arguments &args) {
+  Expected<std::shared_ptr<const runtime::Artifact>> artifact =
+      runtime::Artifact::load(args.artifactDir);
+  if (!artifact)
+    return fail(artifact.status().message());
+  Expected<std::vector<int64_t>> shape = viewsShape((*artifact)->plan(), args.artifactDir);
+  if (!shape)
+    return fail(shape.status().message());
+  runtime::ExecutorOptions options;
+  options.threads = args.threads;
+  Expected<std::unique_ptr<runtime::Executor>> executor =
+      runtime::Executor::create(*artifact, options);
+  if (!executor)
+    return fail(executor.status().message());
+  if (Status status = (*executor)->initializeState(args.seed); !status.isOk())
+    return fail(status.message());
+
+  int64_t views = (*shape)[0];
+  int64_t batch = views / 2;
+  int64_t elements = 1;
+  for (int64_t d : *shape)
+    elements *= d;
+  std::vector<float> input(static_cast<size_t>(elements));
+  std::mt19937_64 rng(args.seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float &v : input)
+    v = normal(rng);
+
+  auto step = [&](int64_t index) -> Status {
+    return (*executor)->trainStep(input, index);
+  };
+  for (int64_t i = 0; i < args.warmup; ++i)
+    if (Status status = step(i); !status.isOk())
+      return fail(status.message());
+
+  std::vector<double> stepMs;
+  auto begin = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < args.steps; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (Status status = step(args.warmup + i); !status.isOk())
+      return fail(status.message());
+    stepMs.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+            .count());
+  }
+  double totalS =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  float loss = (*executor)->lastLoss();
+  if (!std::isfinite(loss))
+    return fail("the loss is " + std::to_string(loss) + " after the timed steps");
+
+  double imagesPerS = static_cast<double>(batch * args.steps) / totalS;
+  double meanMs = totalS * kMsPerS / static_cast<double>(args.steps);
+  double rss = peakRssMiB();
+  std::printf("artifact: %s (views %lld x %lld x %lld x %lld, batch N = %lld)\n",
+              args.artifactDir.c_str(), static_cast<long long>(views),
+              static_cast<long long>((*shape)[1]), static_cast<long long>((*shape)[2]),
+              static_cast<long long>((*shape)[3]), static_cast<long long>(batch));
+  std::printf("threads %d, warm-up %lld, timed steps %lld\n", args.threads,
+              static_cast<long long>(args.warmup), static_cast<long long>(args.steps));
+  std::printf("ms/step: mean %.1f, median %.1f, min %.1f\n", meanMs, median(stepMs),
+              *std::min_element(stepMs.begin(), stepMs.end()));
+  std::printf("images/s (N per step): %.1f; views/s (2N): %.1f\n", imagesPerS,
+              2.0 * imagesPerS);
+  std::printf("peak RSS: %.1f MiB; last loss %.5f\n", rss, loss);
+  std::printf("json: {\"batch\": %lld, \"threads\": %d, \"steps\": %lld, "
+              "\"ms_per_step\": %.3f, \"median_ms\": %.3f, \"images_per_s\": %.3f, "
+              "\"peak_rss_mib\": %.1f, \"loss\": %.6f}\n",
+              static_cast<long long>(batch), args.threads,
+              static_cast<long long>(args.steps), meanMs, median(stepMs), imagesPerS,
+              rss, loss);
+  return 0;
+}
+
+constexpr const char *kUsage =
+    "usage: simclr-train-step-bench ARTIFACT_DIR [--steps N] [--warmup W] "
+    "[--threads T] [--seed S]\n"
+    "Times Executor::trainStep of a compiled artifact on random normalized views\n"
+    "(no augmentation, no data loading).\n"
+    "  --steps N    timed steps (default 10)\n"
+    "  --warmup W   untimed steps first; oneDNN creates its primitives on the "
+    "first (default 2)\n"
+    "  --threads T  worker threads, 0: one per core (default 2)\n"
+    "  --seed S     seed of the initial state and of the random views (default 0)\n";
+
+int usageError(const std::string &message) {
+  std::cerr << "simclr-train-step-bench: error: " << message
+            << " (--help lists the options)\n";
+  return kExitUsage;
+}
+
+/// Parses `text` as an integer of at least `minimum` into `out`.
+bool parseInt(const std::string &text, int64_t minimum, int64_t &out) {
+  try {
+    size_t used = 0;
+    long long value = std::stoll(text, &used);
+    if (used != text.size() || value < minimum)
+      return false;
+    out = value;
+    return true;
+  } catch (const std::exception &) {
+    return false;
+  }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Arguments args;
+  int64_t threads = args.threads;
+  int64_t seed = 0;
+  struct IntFlag {
+    std::string name;
+    int64_t minimum;
+    int64_t *value;
+  };
+  const IntFlag intFlags[] = {{"--steps", 1, &args.steps},
+                              {"--warmup", 0, &args.warmup},
+                              {std::string("--") + flags::kThreads.name, 0, &threads},
+                              {std::string("--") + flags::kSeed.name, 0, &seed}};
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    const IntFlag *flag = nullptr;
+    for (const IntFlag &f : intFlags)
+      if (arg == f.name)
+        flag = &f;
+    if (flag) {
+      if (i + 1 >= argc)
+        return usageError(arg + " needs a value");
+      if (!parseInt(argv[++i], flag->minimum, *flag->value))
+        return usageError(arg + " must be an integer of at least " +
+                          std::to_string(flag->minimum) + ", got '" + argv[i] + "'");
+    } else if (!arg.empty() && arg[0] == '-') {
+      return usageError("unknown option '" + arg + "'");
+    } else if (args.artifactDir.empty()) {
+      args.artifactDir = arg;
+    } else {
+      return usageError("one artifact directory expected, got '" + arg + "' too");
+    }
+  }
+  if (args.artifactDir.empty())
+    return usageError("missing ARTIFACT_DIR");
+  args.threads = static_cast<int>(threads);
+  args.seed = static_cast<uint64_t>(seed);
+  return run(args);
+}
