@@ -30,6 +30,11 @@ constexpr int64_t kOversample = 6;
 constexpr int kMaxIterations = 3000;
 constexpr double kResidualTolerance = 1e-10;
 constexpr int kMaxJacobiSweeps = 100;
+/// Jacobi stops when the off-diagonal mass is this small relative to the
+/// diagonal's: below double rounding of the eigenvalues.
+constexpr double kJacobiOffDiagonalTolerance = 1e-30;
+/// Gram-Schmidt treats a row that shrank below this fraction as dependent.
+constexpr double kDependentRowRatio = 1e-10;
 /// Rows of the centered double copy used per covariance update.
 constexpr int64_t kCovarianceBlock = 2048;
 
@@ -60,7 +65,7 @@ std::vector<double> jacobiEigen(std::vector<double> &a, int64_t n,
       for (int64_t j = i + 1; j < n; ++j)
         off += a[i * n + j] * a[i * n + j];
     }
-    if (off <= 1e-30 * diagonal || off == 0)
+    if (off <= kJacobiOffDiagonalTolerance * diagonal || off == 0)
       break;
     for (int64_t p = 0; p < n; ++p)
       for (int64_t q = p + 1; q < n; ++q) {
@@ -110,7 +115,7 @@ void orthonormalizeRows(std::vector<double> &q, int64_t p, int64_t d,
             row[k] -= projection * other[k];
         }
       double norm = std::sqrt(std::inner_product(row, row + d, row, 0.0));
-      if (norm > 1e-10 * before && norm > 0) {
+      if (norm > kDependentRowRatio * before && norm > 0) {
         for (int64_t k = 0; k < d; ++k)
           row[k] /= norm;
         break;
@@ -294,6 +299,7 @@ renderEmbeddingPlotSvg(const FeatureMatrix &features,
   constexpr double kWidth = kMargin * 2 + kPlotSize + kLegendWidth;
   constexpr double kHeight = kMargin * 2 + kPlotSize;
   constexpr double kPad = 0.05; // Fraction of the data range left empty.
+  constexpr const char *kDotRadius = "2.5";
   auto range = [](const std::vector<double> &v) {
     auto [lo, hi] = std::minmax_element(v.begin(), v.end());
     double width = std::max(*hi - *lo, 1e-12);
@@ -340,7 +346,7 @@ renderEmbeddingPlotSvg(const FeatureMatrix &features,
     double cy = kMargin + kPlotSize - (ys[i] - yLo) / (yHi - yLo) * kPlotSize;
     int32_t label = features.labels[rows[i]];
     svg += "<circle cx=\"" + formatNumber("%.2f", cx) + "\" cy=\"" +
-           formatNumber("%.2f", cy) + "\" r=\"2.5\" fill=\"" +
+           formatNumber("%.2f", cy) + "\" r=\"" + kDotRadius + "\" fill=\"" +
            palette[label % palette.size()] + "\"/>\n";
   }
   svg += "</g>\n";

@@ -2,7 +2,7 @@
 //
 // Thin wrappers so the algorithms read as math and the BLAS dependency stays
 // in one file: OpenBLAS's cblas_?gemm when found at configure time, plain
-// (OpenMP-parallel) loops otherwise. All matrices are row-major with the
+// (threaded) loops otherwise. All matrices are row-major with the
 // given leading dimensions; C is overwritten (beta = 0).
 //
 //===----------------------------------------------------------------------===//

@@ -14,6 +14,7 @@
 #include "simclr/Eval/Knn.h"
 
 #include "Gemm.h"
+#include "Parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -23,6 +24,8 @@ namespace {
 
 /// torch.nn.functional.normalize's eps: zero rows stay zero.
 constexpr double kNormEpsilon = 1e-12;
+/// Rows per thread below which a loop stays on one thread.
+constexpr int64_t kRowGrain = 16;
 
 struct Neighbour {
   float similarity;
@@ -37,16 +40,18 @@ bool nearer(const Neighbour &a, const Neighbour &b) {
 
 std::vector<float> normalizedRows(const FeatureMatrix &features) {
   std::vector<float> out(features.values.size());
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < features.count; ++i) {
-    const float *in = features.row(i);
-    double sumSquares = 0;
-    for (int64_t j = 0; j < features.dim; ++j)
-      sumSquares += static_cast<double>(in[j]) * in[j];
-    double inverse = 1.0 / std::max(std::sqrt(sumSquares), kNormEpsilon);
-    for (int64_t j = 0; j < features.dim; ++j)
-      out[i * features.dim + j] = static_cast<float>(in[j] * inverse);
-  }
+  detail::parallelFor(features.count, kRowGrain, [&](int64_t, int64_t begin,
+                                                    int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float *in = features.row(i);
+      double sumSquares = 0;
+      for (int64_t j = 0; j < features.dim; ++j)
+        sumSquares += static_cast<double>(in[j]) * in[j];
+      double inverse = 1.0 / std::max(std::sqrt(sumSquares), kNormEpsilon);
+      for (int64_t j = 0; j < features.dim; ++j)
+        out[i * features.dim + j] = static_cast<float>(in[j] * inverse);
+    }
+  });
   return out;
 }
 
@@ -122,34 +127,38 @@ knnClassifyMany(const FeatureMatrix &train, const FeatureMatrix &test,
       const int64_t cols = std::min(trainBlock, train.count - n0);
       detail::gemmNT(rows, cols, dim, testUnit.data() + t0 * dim, dim,
                      trainUnit.data() + n0 * dim, dim, tile.data(), cols);
-#pragma omp parallel for schedule(static)
-      for (int64_t r = 0; r < rows; ++r) {
-        Neighbour *heap = heaps.data() + r * maxK;
-        int64_t &size = sizes[r];
-        const float *sims = tile.data() + r * cols;
-        for (int64_t c = 0; c < cols; ++c) {
-          Neighbour candidate{sims[c], n0 + c};
-          if (size < maxK) {
-            heap[size++] = candidate;
-            std::push_heap(heap, heap + size, worseFirst);
-          } else if (nearer(candidate, heap[0])) {
-            std::pop_heap(heap, heap + size, worseFirst);
-            heap[size - 1] = candidate;
-            std::push_heap(heap, heap + size, worseFirst);
+      detail::parallelFor(rows, kRowGrain, [&](int64_t, int64_t begin,
+                                               int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+          Neighbour *heap = heaps.data() + r * maxK;
+          int64_t &size = sizes[r];
+          const float *sims = tile.data() + r * cols;
+          for (int64_t c = 0; c < cols; ++c) {
+            Neighbour candidate{sims[c], n0 + c};
+            if (size < maxK) {
+              heap[size++] = candidate;
+              std::push_heap(heap, heap + size, worseFirst);
+            } else if (nearer(candidate, heap[0])) {
+              std::pop_heap(heap, heap + size, worseFirst);
+              heap[size - 1] = candidate;
+              std::push_heap(heap, heap + size, worseFirst);
+            }
           }
         }
-      }
+      });
     }
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      Neighbour *heap = heaps.data() + r * maxK;
-      std::sort(heap, heap + sizes[r], nearer);
+    detail::parallelFor(rows, kRowGrain, [&](int64_t, int64_t begin,
+                                             int64_t end) {
       std::vector<double> scores(numClasses);
-      for (size_t i = 0; i < configs.size(); ++i)
-        predictions[i][t0 + r] =
-            vote(heap, std::min(configs[i].k, sizes[r]), train.labels,
-                 configs[i], scores);
-    }
+      for (int64_t r = begin; r < end; ++r) {
+        Neighbour *heap = heaps.data() + r * maxK;
+        std::sort(heap, heap + sizes[r], nearer);
+        for (size_t i = 0; i < configs.size(); ++i)
+          predictions[i][t0 + r] =
+              vote(heap, std::min(configs[i].k, sizes[r]), train.labels,
+                   configs[i], scores);
+      }
+    });
   }
 
   std::vector<ClassificationResult> results;

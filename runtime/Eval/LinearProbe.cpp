@@ -2,6 +2,7 @@
 #include "simclr/Eval/LinearProbe.h"
 
 #include "Gemm.h"
+#include "Parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +14,9 @@ namespace {
 /// Rows per block of the loss: a 2048 x dim double copy of the block (6 MiB
 /// at dim 384) is reused by both products while still in cache.
 constexpr int64_t kRowBlock = 2048;
+/// Elements (or rows) per thread below which a loop stays on one thread.
+constexpr int64_t kElementGrain = 1 << 16;
+constexpr int64_t kRowGrain = 256;
 
 /// The objective of LinearProbe.h on standardized features. Parameters are
 /// W [C, D] row-major followed by b [C].
@@ -37,29 +41,36 @@ public:
     for (int64_t r0 = 0; r0 < n; r0 += kRowBlock) {
       const int64_t rows = std::min(kRowBlock, n - r0);
       const float *in = x_.row(r0);
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < rows * d; ++i)
-        block[i] = in[i];
+      detail::parallelFor(rows * d, kElementGrain,
+                          [&](int64_t, int64_t begin, int64_t end) {
+                            std::copy(in + begin, in + end,
+                                      block.begin() + begin);
+                          });
       detail::gemmNT(rows, c, d, block.data(), d, w, d, logits.data(), c);
       // Logits become dLoss/dlogits (softmax minus one-hot) in place.
-#pragma omp parallel for schedule(static) reduction(+ : lossSum)
-      for (int64_t i = 0; i < rows; ++i) {
-        double *z = logits.data() + i * c;
-        double maxLogit = -INFINITY;
-        for (int64_t k = 0; k < c; ++k) {
-          z[k] += b[k];
-          maxLogit = std::max(maxLogit, z[k]);
-        }
-        double sumExp = 0;
-        for (int64_t k = 0; k < c; ++k)
-          sumExp += std::exp(z[k] - maxLogit);
-        double logSumExp = maxLogit + std::log(sumExp);
-        int32_t label = x_.labels[r0 + i];
-        lossSum += logSumExp - z[label];
-        for (int64_t k = 0; k < c; ++k)
-          z[k] = std::exp(z[k] - logSumExp);
-        z[label] -= 1.0;
-      }
+      std::vector<double> partialLoss(detail::maxThreads(), 0.0);
+      int64_t chunks = detail::parallelFor(
+          rows, kRowGrain, [&](int64_t chunk, int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i) {
+              double *z = logits.data() + i * c;
+              double maxLogit = -INFINITY;
+              for (int64_t k = 0; k < c; ++k) {
+                z[k] += b[k];
+                maxLogit = std::max(maxLogit, z[k]);
+              }
+              double sumExp = 0;
+              for (int64_t k = 0; k < c; ++k)
+                sumExp += std::exp(z[k] - maxLogit);
+              double logSumExp = maxLogit + std::log(sumExp);
+              int32_t label = x_.labels[r0 + i];
+              partialLoss[chunk] += logSumExp - z[label];
+              for (int64_t k = 0; k < c; ++k)
+                z[k] = std::exp(z[k] - logSumExp);
+              z[label] -= 1.0;
+            }
+          });
+      for (int64_t chunk = 0; chunk < chunks; ++chunk)
+        lossSum += partialLoss[chunk];
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t k = 0; k < c; ++k)
           gradB[k] += logits[i * c + k];
@@ -127,11 +138,14 @@ Standardization Standardization::fit(const FeatureMatrix &features,
 FeatureMatrix Standardization::apply(const FeatureMatrix &features) const {
   FeatureMatrix out = features;
   const int64_t d = features.dim;
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < features.count; ++i)
-    for (int64_t j = 0; j < d; ++j)
-      out.values[i * d + j] = static_cast<float>(
-          (features.values[i * d + j] - mean[j]) / scale[j]);
+  detail::parallelFor(features.count, kRowGrain,
+                      [&](int64_t, int64_t begin, int64_t end) {
+                        for (int64_t i = begin; i < end; ++i)
+                          for (int64_t j = 0; j < d; ++j)
+                            out.values[i * d + j] = static_cast<float>(
+                                (features.values[i * d + j] - mean[j]) /
+                                scale[j]);
+                      });
   return out;
 }
 
@@ -197,25 +211,27 @@ ClassificationResult predictLinear(const LinearModel &model,
                                    const FeatureMatrix &test) {
   const int64_t c = model.numClasses, d = model.dim;
   std::vector<int32_t> predictions(test.count);
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < test.count; ++i) {
+  detail::parallelFor(test.count, kRowGrain, [&](int64_t, int64_t begin,
+                                                  int64_t end) {
     std::vector<double> x(d);
-    for (int64_t j = 0; j < d; ++j)
-      x[j] = (test.row(i)[j] - model.standardization.mean[j]) /
-             model.standardization.scale[j];
-    int32_t best = 0;
-    double bestLogit = -INFINITY;
-    for (int64_t k = 0; k < c; ++k) {
-      double z = model.bias[k];
+    for (int64_t i = begin; i < end; ++i) {
       for (int64_t j = 0; j < d; ++j)
-        z += model.weights[k * d + j] * x[j];
-      if (z > bestLogit) {
-        bestLogit = z;
-        best = static_cast<int32_t>(k);
+        x[j] = (test.row(i)[j] - model.standardization.mean[j]) /
+               model.standardization.scale[j];
+      int32_t best = 0;
+      double bestLogit = -INFINITY;
+      for (int64_t k = 0; k < c; ++k) {
+        double z = model.bias[k];
+        for (int64_t j = 0; j < d; ++j)
+          z += model.weights[k * d + j] * x[j];
+        if (z > bestLogit) {
+          bestLogit = z;
+          best = static_cast<int32_t>(k);
+        }
       }
+      predictions[i] = best;
     }
-    predictions[i] = best;
-  }
+  });
   // Test labels beyond the model's classes still count as errors.
   int64_t numClasses = c;
   for (int32_t label : test.labels)
@@ -284,6 +300,8 @@ selectWeightDecay(const FeatureMatrix &train, int64_t numClasses,
       return fit.takeStatus();
     double top1 = predictLinear(fit->model, validationSet).top1();
     selection.validationTop1[index] = top1;
+    if (options.onFit)
+      options.onFit(*fit, top1);
     // Strictly better only: among equal accuracies the larger decay,
     // visited first, stays.
     if (top1 > bestTop1) {
@@ -317,6 +335,8 @@ Expected<LinearProbeResult> runLinearProbe(const FeatureMatrix &train,
                                    options.lbfgs, options.stdFloor);
   if (!fit)
     return fit.takeStatus();
+  if (options.onFit)
+    options.onFit(*fit, std::nan(""));
   result.fit = std::move(*fit);
   result.test = predictLinear(result.fit.model, test);
   return result;

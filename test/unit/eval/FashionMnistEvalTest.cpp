@@ -76,7 +76,19 @@ TEST(EvalFashionMnistTest, FullRawPixelBaseline) {
   auto testFeatures = rawPixelFeatures(*test);
   ASSERT_TRUE(trainFeatures && testFeatures);
 
-  auto row = evaluateFeatures("raw pixels", *trainFeatures, *testFeatures);
+  LinearProbeOptions linear;
+  auto lastFit = std::chrono::steady_clock::now();
+  linear.onFit = [&](const LinearFit &fit, double validationTop1) {
+    std::printf("  fit wd %g: %d iterations, max|g| %.2e (%s), loss %.6f, "
+                "validation %.4f, %.1f s\n",
+                fit.weightDecay, fit.iterations, fit.gradientMaxNorm,
+                lbfgsStopName(fit.stop), fit.loss, validationTop1,
+                secondsSince(lastFit));
+    std::fflush(stdout);
+    lastFit = std::chrono::steady_clock::now();
+  };
+  auto row = evaluateFeatures("raw pixels", *trainFeatures, *testFeatures,
+                              true, linear);
   ASSERT_TRUE(row) << row.status().toString();
   std::printf("%s", formatEvalTable({*row}).c_str());
   std::printf("kNN (both) %.2f s, linear probe %.2f s\n", row->knnSeconds,

@@ -23,6 +23,7 @@
 #include "simclr/Eval/Lbfgs.h"
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace simclr::eval {
@@ -106,6 +107,10 @@ struct LinearProbeOptions {
   uint64_t splitSeed = 0;
   double stdFloor = kDefaultStdFloor;
   LbfgsOptions lbfgs;
+  /// Called after each fit (every candidate, then the final retrain) with
+  /// the fit and its validation top-1 (NaN for the final one), e.g. for a
+  /// CLI to log progress. May be empty.
+  std::function<void(const LinearFit &fit, double validationTop1)> onFit;
 };
 
 /// What selectWeightDecay measured.
