@@ -14,7 +14,11 @@ namespace simclr {
 
 namespace {
 
-constexpr int kMetricsColumns = 7;
+constexpr size_t kMetricsColumns = 8;
+/// Files written before the knn_top1 column have one column fewer.
+constexpr size_t kMetricsColumnsWithoutKnn = 7;
+constexpr const char *kMetricsHeaderWithoutKnn =
+    "step,epoch,loss,lr,images_per_s,data_wait_ms,step_ms";
 
 /// Parses one CSV data line; nothing if it is malformed.
 std::optional<MetricsRow> parseRow(const std::string &line) {
@@ -22,7 +26,10 @@ std::optional<MetricsRow> parseRow(const std::string &line) {
   std::stringstream stream(line);
   for (std::string field; std::getline(stream, field, ',');)
     fields.push_back(field);
-  if (fields.size() != kMetricsColumns)
+  // getline yields no field after a trailing comma: an empty last column.
+  if (!line.empty() && line.back() == ',')
+    fields.emplace_back();
+  if (fields.size() != kMetricsColumns && fields.size() != kMetricsColumnsWithoutKnn)
     return std::nullopt;
   auto integer = [](const std::string &text, int64_t &out) {
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -38,6 +45,9 @@ std::optional<MetricsRow> parseRow(const std::string &line) {
       !real(fields[2], row.loss) || !real(fields[3], row.lr) ||
       !real(fields[4], row.imagesPerSecond) || !real(fields[5], row.dataWaitMillis) ||
       !real(fields[6], row.stepMillis))
+    return std::nullopt;
+  if (fields.size() == kMetricsColumns && !fields[7].empty() &&
+      !real(fields[7], row.knnTop1))
     return std::nullopt;
   return row;
 }
@@ -96,7 +106,13 @@ std::string formatMetricsRow(const MetricsRow &row) {
                 static_cast<long long>(row.step), static_cast<long long>(row.epoch),
                 row.loss, row.lr, row.imagesPerSecond, row.dataWaitMillis,
                 row.stepMillis);
-  return buffer;
+  std::string line = buffer;
+  line += ',';
+  if (!std::isnan(row.knnTop1)) {
+    std::snprintf(buffer, sizeof(buffer), "%.4f", row.knnTop1);
+    line += buffer;
+  }
+  return line;
 }
 
 Expected<std::vector<MetricsRow>> truncateMetrics(const std::string &path,
@@ -118,7 +134,7 @@ Expected<std::vector<MetricsRow>> truncateMetrics(const std::string &path,
         lines.pop_back();
     }
     for (size_t i = 0; i < lines.size(); ++i) {
-      if (i == 0 && lines[i] == kMetricsHeader)
+      if (i == 0 && (lines[i] == kMetricsHeader || lines[i] == kMetricsHeaderWithoutKnn))
         continue;
       std::optional<MetricsRow> row = parseRow(lines[i]);
       if (!row)
@@ -127,7 +143,7 @@ Expected<std::vector<MetricsRow>> truncateMetrics(const std::string &path,
       if (row->step >= firstStep)
         continue;
       kept.push_back(*row);
-      text += lines[i] + "\n";
+      text += formatMetricsRow(*row) + "\n";
     }
   }
   SIMCLR_RETURN_IF_ERROR(writeFileAtomically(path, text.data(), text.size()));

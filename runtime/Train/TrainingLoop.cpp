@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -135,6 +136,9 @@ Status checkOptions(const TrainingLoopOptions &options) {
   if (options.checkpointEvery < 0)
     return invalidArgument("--checkpoint-every is " +
                            std::to_string(options.checkpointEvery) + ", expected >= 0");
+  if (options.knnEvery < 0)
+    return invalidArgument("--knn-every is " + std::to_string(options.knnEvery) +
+                           ", expected >= 0");
   if (options.maxStepsThisRun < 0)
     return invalidArgument("the step limit is negative");
   if (!options.progress || !options.diagnostics)
@@ -313,6 +317,22 @@ Expected<TrainingResult> runTraining(StepModel &model, const ImageDataset &data,
     iterationStart = Clock::now();
     row.imagesPerSecond =
         iterationMillis > 0 ? options.batchSize * kMillisPerSecond / iterationMillis : 0;
+    if (options.knnMonitor && options.knnEvery > 0 && std::isfinite(row.loss) &&
+        (row.step + 1) % options.knnEvery == 0) {
+      Clock::time_point monitorStart = Clock::now();
+      Expected<double> top1 = options.knnMonitor(row.step + 1);
+      if (!top1)
+        return top1.status().withContext("kNN monitor after step " +
+                                         std::to_string(row.step + 1));
+      row.knnTop1 = *top1;
+      progress.finishLine();
+      char buffer[128];
+      std::snprintf(buffer, sizeof(buffer), "step %lld: kNN top-1 %.2f%% (%.1f s)",
+                    static_cast<long long>(row.step + 1), 100 * row.knnTop1,
+                    millisSince(monitorStart) / kMillisPerSecond);
+      *options.progress << buffer << '\n' << std::flush;
+      iterationStart = Clock::now();
+    }
     SIMCLR_RETURN_IF_ERROR(metrics->append(row));
     history->push_back(row);
 

@@ -3,11 +3,15 @@
 // simclr-train ARTIFACT_DIR --out RUN_DIR [--data PATH] [--epochs N | --steps N]
 //              [--threads T] [--seed S] [--resume] [--checkpoint-every K]
 //              [--augment halide|reference] [--log-every M]
+//              [--knn-every K [--knn-train N] [--knn-test M]]
 //
 // Loads the artifact (Artifact::load), initializes its state from the seed,
 // reads the training data, builds the augmenter of the artifact's policy,
 // and runs the training loop (TrainingLoop.h) into RUN_DIR: checkpoints,
-// metrics.csv, loss.svg and run.json (RunRecord.h).
+// metrics.csv, loss.svg and run.json (RunRecord.h). With --knn-every, every
+// K steps the first N training images (memory bank) and the first M test
+// images (queries) are encoded with the current parameters and the
+// weighted kNN-200 top-1 is logged as metrics.csv's knn_top1.
 //
 // Exit codes: 0 done or stopped by SIGINT/SIGTERM after a checkpoint; 1 a
 // failure (artifact, data, I/O, a refused checkpoint); 2 bad arguments; 3
@@ -16,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 #include "simclr/Runtime/Augmenter.h"
 #include "simclr/Runtime/Dataset.h"
+#include "simclr/Runtime/EncoderFeatures.h"
 #include "simclr/Runtime/Executor.h"
 #include "simclr/Runtime/ExecutorModel.h"
 #include "simclr/Runtime/RunRecord.h"
@@ -28,6 +33,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -55,6 +61,11 @@ struct Arguments {
   int64_t checkpointEvery = 0;
   int64_t logEvery = 50;
   std::string augment;
+  /// The kNN monitor: every knnEvery steps (0: off), knnTrain training
+  /// images as the memory bank, knnTest test images as queries.
+  int64_t knnEvery = 0;
+  int64_t knnTrain = 5000;
+  int64_t knnTest = 1000;
 };
 
 /// CLI11's PositiveNumber says "not in range 0 to 1.79e308"; this says what
@@ -81,36 +92,6 @@ int usageError(const std::string &message) {
   std::cerr << "simclr-train: error: " << message
             << " (simclr-train --help lists the options)\n";
   return kExitUsage;
-}
-
-bool isRegularFile(const std::string &path) {
-  std::error_code ec;
-  return fs::is_regular_file(path, ec);
-}
-
-/// Reads the training split at `path`, by what it holds: a Fashion-MNIST
-/// (gzip IDX) directory, an uncompressed IDX directory, a CIFAR-10 binary
-/// directory, a single IDX image file, or else a folder of PNG/JPEG images
-/// of the artifact's image shape.
-Expected<ImageDataset> readTrainingData(const std::string &path,
-                                        const TrainingConfig &config) {
-  std::error_code ec;
-  if (!fs::exists(path, ec))
-    return notFound(path + ": no such file or directory");
-  if (isRegularFile(path))
-    return readIdxImagesAndLabels(path, "");
-  fs::path dir(path);
-  if (isRegularFile((dir / "train-images-idx3-ubyte.gz").string()))
-    return readFashionMnist(path, Split::kTrain);
-  if (isRegularFile((dir / "train-images-idx3-ubyte").string())) {
-    std::string labels = (dir / "train-labels-idx1-ubyte").string();
-    return readIdxImagesAndLabels((dir / "train-images-idx3-ubyte").string(),
-                                  isRegularFile(labels) ? labels : "");
-  }
-  if (isRegularFile((dir / "data_batch_1.bin").string()))
-    return readCifar10(path, Split::kTrain);
-  return readImageFolder(path, config.imageShape[0], config.imageShape[1],
-                         config.imageShape[2]);
 }
 
 /// The augmenter factory for `name` ("halide", "reference", or empty: Halide
@@ -159,7 +140,8 @@ int train(Arguments &args) {
                         "'; pass its location with --data");
     args.dataPath = kDefaultFashionMnistDir;
   }
-  Expected<ImageDataset> data = readTrainingData(args.dataPath, *config);
+  Expected<ImageDataset> data =
+      readDatasetSplit(args.dataPath, Split::kTrain, config->imageShape);
   if (!data)
     return fail(data.status().message());
   std::array<int64_t, 3> shape = {data->channels, data->height, data->width};
@@ -222,6 +204,29 @@ int train(Arguments &args) {
   options.logEvery = args.logEvery;
   options.progressIsTerminal = ::isatty(STDOUT_FILENO) != 0;
   options.onStart = [&](int64_t) { return writeRunRecord(args.runDir, record); };
+  // The kNN monitor's images: fixed subsets, read once.
+  ImageDataset knnBank, knnQueries;
+  if (args.knnEvery > 0) {
+    if (static_cast<int64_t>(data->labels.size()) != data->count)
+      return usageError("--knn-every: " + args.dataPath +
+                        " has no labels; the kNN monitor needs them");
+    Expected<ImageDataset> bank = subset(*data, 0, std::min(args.knnTrain, data->count));
+    if (!bank)
+      return fail(bank.status().message());
+    Expected<ImageDataset> test =
+        readDatasetSplit(args.dataPath, Split::kTest, config->imageShape);
+    if (!test)
+      return fail("--knn-every: " + test.status().message());
+    Expected<ImageDataset> queries = subset(*test, 0, std::min(args.knnTest, test->count));
+    if (!queries)
+      return fail(queries.status().message());
+    knnBank = std::move(*bank);
+    knnQueries = std::move(*queries);
+    options.knnEvery = args.knnEvery;
+    options.knnMonitor = [&](int64_t) {
+      return knnMonitorTop1(**executor, knnBank, knnQueries);
+    };
+  }
   if (Status status = installStopSignalHandlers(); !status.isOk())
     return fail(status.message());
 
@@ -275,6 +280,17 @@ int main(int argc, char **argv) {
   app.add_option("--augment", args.augment,
                  "Augmentation kernels: halide (default when built) or reference")
       ->check(CLI::IsMember({"halide", "reference"}));
+
+  app.add_option("--knn-every", args.knnEvery,
+                 "Every K steps, log the kNN-200 top-1 of the current encoder as "
+                 "metrics.csv's knn_top1 (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--knn-train", args.knnTrain,
+                 "kNN monitor: the first N training images are its memory bank")
+      ->check(kAtLeastOne);
+  app.add_option("--knn-test", args.knnTest,
+                 "kNN monitor: the first M test images are its queries")
+      ->check(kAtLeastOne);
 
   try {
     app.parse(argc, argv);

@@ -27,8 +27,28 @@ MetricsRow rowAt(int64_t step, double loss) {
 
 TEST(TrainLog, RowFormatReadsBackExactly) {
   MetricsRow row = rowAt(7, 4.1234567f);
-  EXPECT_EQ(formatMetricsRow(row), "7,1,4.12345648,0.001,1234.5,0.250,10.000");
+  EXPECT_EQ(formatMetricsRow(row), "7,1,4.12345648,0.001,1234.5,0.250,10.000,");
   EXPECT_EQ(static_cast<float>(std::strtod("4.12345648", nullptr)), 4.1234567f);
+  row.knnTop1 = 0.61234;
+  EXPECT_EQ(formatMetricsRow(row), "7,1,4.12345648,0.001,1234.5,0.250,10.000,0.6123");
+}
+
+TEST(TrainLog, KnnColumnAndRowsWithoutItReadBack) {
+  ScratchDir run;
+  std::string path = metricsPath(run.path());
+  // A file from before the knn_top1 column, then rows with and without it.
+  std::string text = "step,epoch,loss,lr,images_per_s,data_wait_ms,step_ms\n"
+                     "0,0,1,1,1,1,1\n1,0,1,1,1,1,1,\n2,0,1,1,1,1,1,0.5\n3,0,1,1,1,1,1,\n";
+  ASSERT_TRUE(writeFileAtomically(path, text.data(), text.size()).isOk());
+  Expected<std::vector<MetricsRow>> kept = truncateMetrics(path, 3);
+  ASSERT_TRUE(kept) << kept.status().toString();
+  ASSERT_EQ(kept->size(), 3u);
+  EXPECT_TRUE(std::isnan((*kept)[0].knnTop1));
+  EXPECT_TRUE(std::isnan((*kept)[1].knnTop1));
+  EXPECT_EQ((*kept)[2].knnTop1, 0.5);
+  EXPECT_EQ(readText(path), std::string(kMetricsHeader) +
+                                "\n0,0,1,1,1.0,1.000,1.000,\n1,0,1,1,1.0,1.000,1.000,\n"
+                                "2,0,1,1,1.0,1.000,1.000,0.5000\n");
 }
 
 TEST(TrainLog, TruncateKeepsEarlierRowsAndDropsACutLine) {

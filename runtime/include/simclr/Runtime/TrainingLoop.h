@@ -15,6 +15,9 @@
 //     (step_ms), a metrics row, the progress display. A non-finite loss
 //     stops the run at once, without checkpointing the bad state: outcome
 //     kDiverged, exit code kExitDiverged.
+//     Every `knnEvery` steps (after a finite loss), `knnMonitor` measures
+//     the representation (simclr-train: kNN top-1 of a held-out subset);
+//     the row gets it as knn_top1 and the progress a line.
 //  4. Every `checkpointEvery` steps, at the end, and when a stop is
 //     requested (SIGINT/SIGTERM, or `maxStepsThisRun`): a checkpoint and
 //     loss.svg.
@@ -80,6 +83,11 @@ struct TrainingLoopOptions {
   /// loaded), before any step runs; a failure aborts the run. simclr-train
   /// records run.json here, so a refused resume leaves it untouched.
   std::function<Status(int64_t startStep)> onStart;
+  /// Called after every `knnEvery`-th step (0: never) with the steps done;
+  /// returns the top-1 accuracy (a fraction) logged as knn_top1. Its time
+  /// counts in no step's images_per_s. A failure aborts the run.
+  int64_t knnEvery = 0;
+  std::function<Expected<double>(int64_t stepsDone)> knnMonitor;
 };
 
 enum class TrainingOutcome {
