@@ -63,7 +63,7 @@ TEST(SpecReaderExamples, FashionMnist) {
   EXPECT_EQ(spec.optimizer.kind, OptimizerKind::kAdamW);
   EXPECT_DOUBLE_EQ(spec.optimizer.learningRate, 1e-3);
   EXPECT_DOUBLE_EQ(spec.optimizer.weightDecay, 1e-4);
-  EXPECT_EQ(spec.schedule.epochs, 20);
+  EXPECT_EQ(spec.schedule.epochs, 8);
   EXPECT_EQ(spec.schedule.warmupEpochs, 1);
   EXPECT_EQ(spec.stepsPerEpoch(), 234);
 
