@@ -29,6 +29,7 @@
 #include "simclr/Eval/Knn.h"
 #include "simclr/Eval/LinearProbe.h"
 #include "simclr/Runtime/Checkpoint.h"
+#include "simclr/Runtime/CliValidators.h"
 #include "simclr/Runtime/Dataset.h"
 #include "simclr/Runtime/EncoderFeatures.h"
 #include "simclr/Runtime/Executor.h"
@@ -50,6 +51,8 @@
 
 using namespace simclr;
 namespace fs = std::filesystem;
+using runtime::kAtLeastOne;
+using runtime::kPositiveReal;
 
 namespace {
 
@@ -71,33 +74,6 @@ struct Arguments {
   int64_t maxTrain = 0;
   int64_t maxTest = 0;
 };
-
-/// CLI11's PositiveNumber says "not in range 0 to 1.79e308"; these say
-/// what is wrong in words.
-const CLI::Validator kAtLeastOne(
-    [](std::string &text) -> std::string {
-      try {
-        size_t used = 0;
-        long long value = std::stoll(text, &used);
-        if (used == text.size() && value >= 1)
-          return "";
-      } catch (const std::exception &) {
-      }
-      return "must be an integer of at least 1, got '" + text + "'";
-    },
-    "INT>=1");
-const CLI::Validator kPositiveReal(
-    [](std::string &text) -> std::string {
-      try {
-        size_t used = 0;
-        double value = std::stod(text, &used);
-        if (used == text.size() && value > 0 && std::isfinite(value))
-          return "";
-      } catch (const std::exception &) {
-      }
-      return "must be a number greater than 0, got '" + text + "'";
-    },
-    "REAL>0");
 
 int fail(const std::string &message) {
   std::cerr << "simclr-eval: error: " << message << "\n";

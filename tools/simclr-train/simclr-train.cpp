@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "simclr/Runtime/Augmenter.h"
+#include "simclr/Runtime/CliValidators.h"
 #include "simclr/Runtime/Dataset.h"
 #include "simclr/Runtime/EncoderFeatures.h"
 #include "simclr/Runtime/Executor.h"
@@ -42,6 +43,7 @@
 
 using namespace simclr;
 namespace fs = std::filesystem;
+using runtime::kAtLeastOne;
 
 namespace {
 
@@ -67,21 +69,6 @@ struct Arguments {
   int64_t knnTrain = 5000;
   int64_t knnTest = 1000;
 };
-
-/// CLI11's PositiveNumber says "not in range 0 to 1.79e308"; this says what
-/// is wrong in words.
-const CLI::Validator kAtLeastOne(
-    [](std::string &text) -> std::string {
-      try {
-        size_t used = 0;
-        long long value = std::stoll(text, &used);
-        if (used == text.size() && value >= 1)
-          return "";
-      } catch (const std::exception &) {
-      }
-      return "must be an integer of at least 1, got '" + text + "'";
-    },
-    "INT>=1");
 
 int fail(const std::string &message) {
   std::cerr << "simclr-train: error: " << message << "\n";
