@@ -85,6 +85,31 @@ ChannelShape channelShape(Value value) {
   return result;
 }
 
+/// The element counts before and after dimension `dim` of `shape`: a slice
+/// or concat along `dim` copies `outer` runs of (extent x `inner`).
+std::pair<int64_t, int64_t> aroundDimension(ArrayRef<int64_t> shape,
+                                            int64_t dim) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < dim; ++d)
+    outer *= shape[d];
+  for (size_t d = dim + 1; d < shape.size(); ++d)
+    inner *= shape[d];
+  return {outer, inner};
+}
+
+/// "n, c, h, w, kh, kw, sh, sw, ph, pw": the shape and window arguments
+/// the max-pool templates take, forward and backward alike.
+template <typename PoolOp>
+std::string poolWindowArguments(PoolOp op) {
+  auto shape = cast<ShapedType>(op.getInput().getType()).getShape();
+  return llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}",
+                       shape[0], shape[1], shape[2], shape[3],
+                       op.getKernel()[0], op.getKernel()[1], op.getStride()[0],
+                       op.getStride()[1], op.getPadding()[0],
+                       op.getPadding()[1])
+      .str();
+}
+
 class KernelEmitter {
 public:
   KernelEmitter(KernelOp kernel, llvm::raw_ostream &os) : kernel(kernel), os(os) {}
@@ -432,28 +457,18 @@ LogicalResult KernelEmitter::emitAnchored(Operation *anchor) {
         return success();
       })
       .Case([&](MaxPool2DOp op) {
-        auto shape = cast<ShapedType>(op.getInput().getType()).getShape();
         std::string x = operand0Pointer();
         std::string y = out0();
-        os << llvm::formatv(
-            "  simclr::cpu::maxPool2dForward({0}, {1}, {2}, {3}, {4}, {5}, "
-            "{6}, {7}, {8}, {9}, {10}, {11});\n",
-            shape[0], shape[1], shape[2], shape[3], op.getKernel()[0],
-            op.getKernel()[1], op.getStride()[0], op.getStride()[1],
-            op.getPadding()[0], op.getPadding()[1], x, y);
+        os << "  simclr::cpu::maxPool2dForward(" << poolWindowArguments(op)
+           << ", " << x << ", " << y << ");\n";
         epilogueAfter(y, numElements(op.getResult()));
         return success();
       })
       .Case([&](MaxPool2DBackwardOp op) {
-        auto shape = cast<ShapedType>(op.getInput().getType()).getShape();
         std::string dy = operand0Pointer();
         std::string dx = out0();
-        os << llvm::formatv(
-            "  simclr::cpu::maxPool2dBackward({0}, {1}, {2}, {3}, {4}, {5}, "
-            "{6}, {7}, {8}, {9}, {10}, {11}, {12});\n",
-            shape[0], shape[1], shape[2], shape[3], op.getKernel()[0],
-            op.getKernel()[1], op.getStride()[0], op.getStride()[1],
-            op.getPadding()[0], op.getPadding()[1], dy, a(1), dx);
+        os << "  simclr::cpu::maxPool2dBackward(" << poolWindowArguments(op)
+           << ", " << dy << ", " << a(1) << ", " << dx << ");\n";
         epilogueAfter(dx, numElements(op.getGradInput()));
         return success();
       })
@@ -531,11 +546,7 @@ LogicalResult KernelEmitter::emitAnchored(Operation *anchor) {
       .Case([&](SliceOp op) {
         auto shape = cast<ShapedType>(op.getInput().getType()).getShape();
         int64_t dim = op.getDimAttr().getInt();
-        int64_t outer = 1, inner = 1;
-        for (int64_t d = 0; d < dim; ++d)
-          outer *= shape[d];
-        for (size_t d = dim + 1; d < shape.size(); ++d)
-          inner *= shape[d];
+        auto [outer, inner] = aroundDimension(shape, dim);
         int64_t size = cast<ShapedType>(op.getType()).getShape()[dim];
         os << "  simclr::cpu::sliceCopy(" << outer << ", " << shape[dim] << ", "
            << inner << ", " << op.getOffsetAttr().getInt() << ", " << size
@@ -549,11 +560,7 @@ LogicalResult KernelEmitter::emitAnchored(Operation *anchor) {
           return failure();
         auto shape = cast<ShapedType>(op.getType()).getShape();
         int64_t dim = op.getDimAttr().getInt();
-        int64_t outer = 1, inner = 1;
-        for (int64_t d = 0; d < dim; ++d)
-          outer *= shape[d];
-        for (size_t d = dim + 1; d < shape.size(); ++d)
-          inner *= shape[d];
+        auto [outer, inner] = aroundDimension(shape, dim);
         std::string y = out0();
         int64_t offset = 0;
         for (Value input : op.getInputs()) {
