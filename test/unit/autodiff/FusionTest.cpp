@@ -9,6 +9,7 @@
 #include "simclr/Dialect/Simclr/IR/SimclrOps.h"
 #include "simclr/Dialect/Simclr/Transforms/Passes.h"
 #include "simclr/Frontend/GraphBuilder.h"
+#include "../common/TinySpec.h"
 #include "simclr/Reference/ReferenceExecutor.h"
 #include "simclr/Support/ParameterInit.h"
 
@@ -26,34 +27,13 @@ namespace {
 using ::simclr::ref::Tensor;
 namespace frontend = ::simclr::frontend;
 
-constexpr int64_t kImages = 4;
-constexpr int64_t kSide = 8;
 /// Float64 relative error allowed between linear and its expansion: the
 /// bias is added first or last in each dot product, then the difference
 /// propagates through one train step (a few hundred ops), far below 1e-9.
 constexpr double kExpansionTolerance = 1e-9;
 
 frontend::TrainingSpec tinySpec() {
-  frontend::TrainingSpec spec;
-  spec.data.channels = 3;
-  spec.data.height = spec.data.width = kSide;
-  spec.data.batchSize = kImages;
-  spec.data.trainImages = kImages;
-  spec.encoder.blocksPerStage = {1, 1};
-  spec.encoder.widthMultiplier = 4.0 / 64.0;
-  spec.head.hiddenDims = {8};
-  spec.head.outputDim = 4;
-  spec.optimizer.kind = frontend::OptimizerKind::kAdamW;
-  spec.optimizer.learningRate = 0.05;
-  spec.schedule.epochs = 100;
-  spec.schedule.warmupEpochs = 0;
-  frontend::AugmentationSpec crop;
-  crop.kind = frontend::AugmentationKind::kRandomResizedCrop;
-  crop.scale = {0.5, 1.0};
-  frontend::AugmentationSpec flip;
-  flip.kind = frontend::AugmentationKind::kHorizontalFlip;
-  spec.augmentations = {crop, flip};
-  return spec;
+  return ::simclr::testing::tinyAugmentedSpec(frontend::OptimizerKind::kAdamW);
 }
 
 class FusionTest : public ::testing::Test {

@@ -9,6 +9,7 @@
 #include "simclr/Dialect/Simclr/IR/SimclrOps.h"
 #include "simclr/Dialect/Simclr/Transforms/Passes.h"
 #include "simclr/Frontend/GraphBuilder.h"
+#include "../common/TinySpec.h"
 #include "simclr/Reference/ReferenceExecutor.h"
 #include "simclr/Runtime/Augmenter.h"
 #include "simclr/Support/ParameterInit.h"
@@ -26,35 +27,19 @@ namespace {
 using ::simclr::ref::Tensor;
 namespace frontend = ::simclr::frontend;
 
-constexpr int64_t kImages = 4;
-constexpr int64_t kSide = 8;
+constexpr int64_t kImages = ::simclr::testing::kTinyImages;
+constexpr int64_t kSide = ::simclr::testing::kTinySide;
 
 frontend::TrainingSpec tinySpec() {
-  frontend::TrainingSpec spec;
-  spec.data.channels = 3;
-  spec.data.height = spec.data.width = kSide;
-  spec.data.batchSize = kImages;
-  spec.data.trainImages = kImages;
-  spec.encoder.blocksPerStage = {1, 1};
-  spec.encoder.widthMultiplier = 4.0 / 64.0;
-  spec.head.hiddenDims = {8};
-  spec.head.outputDim = 4;
-  spec.optimizer.kind = frontend::OptimizerKind::kSgd;
-  spec.optimizer.learningRate = 0.05;
-  spec.schedule.epochs = 100;
-  spec.schedule.warmupEpochs = 0;
+  frontend::TrainingSpec spec =
+      ::simclr::testing::tinyAugmentedSpec(frontend::OptimizerKind::kSgd);
   spec.schedule.finalLearningRateFraction = 1.0;
-  frontend::AugmentationSpec crop;
-  crop.kind = frontend::AugmentationKind::kRandomResizedCrop;
-  crop.scale = {0.5, 1.0};
-  frontend::AugmentationSpec flip;
-  flip.kind = frontend::AugmentationKind::kHorizontalFlip;
   frontend::AugmentationSpec jitter;
   jitter.kind = frontend::AugmentationKind::kColorJitter;
   jitter.brightness = jitter.contrast = jitter.saturation = 0.4;
   jitter.hue = 0.1;
   jitter.probability = 0.8;
-  spec.augmentations = {crop, flip, jitter};
+  spec.augmentations.push_back(jitter);
   return spec;
 }
 
