@@ -22,13 +22,14 @@ import copy
 import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from safetensors_io import read_safetensors, write_safetensors  # scripts/
 
 # ---------------------------------------------------------------------------
 # Configuration (must match simclrc's builder; see test/unit/autodiff/
@@ -84,60 +85,6 @@ CASES = (
         view_correlation=PEAKED_VIEW_CORRELATION,
     ),
 )
-
-# ---------------------------------------------------------------------------
-# Safetensors writer and reader (the `safetensors` package is not in Debian).
-
-SAFETENSORS_ALIGN = 8
-
-
-def write_safetensors(path, tensors, metadata):
-    """Writes `tensors` (name -> float32 numpy array, in order) to `path`.
-
-    Layout as lib/include/simclr/Support/Safetensors.h: u64 LE header length,
-    JSON header ("__metadata__" first, then tensors in insertion order, keys
-    dtype/shape/data_offsets), spaces to a multiple of 8, packed LE data.
-    """
-    header = {"__metadata__": metadata}
-    chunks = []
-    offset = 0
-    for name, array in tensors.items():
-        data = np.ascontiguousarray(array, dtype="<f4").tobytes()
-        header[name] = {
-            "dtype": "F32",
-            "shape": list(array.shape),
-            "data_offsets": [offset, offset + len(data)],
-        }
-        chunks.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % SAFETENSORS_ALIGN)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for chunk in chunks:
-            f.write(chunk)
-    os.replace(tmp, path)
-
-
-def read_safetensors(path):
-    """Returns (name -> float32 numpy array, metadata) from `path`."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    (length,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8 : 8 + length])
-    metadata = header.pop("__metadata__", {})
-    base = 8 + length
-    tensors = {}
-    for name, info in header.items():
-        assert info["dtype"] == "F32", f"{path}: {name} is {info['dtype']}"
-        begin, end = info["data_offsets"]
-        tensors[name] = np.frombuffer(
-            blob[base + begin : base + end], dtype="<f4"
-        ).reshape(info["shape"])
-    return tensors, metadata
-
 
 # ---------------------------------------------------------------------------
 # Model: torchvision's ResNet conventions and state_dict names, small stem.
