@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""pytorch_simclr.py - train-step images/s of a spec's SimCLR setup in PyTorch.
+"""pytorch_simclr.py - a spec's SimCLR setup in PyTorch: step speed and training.
 
 The eager-PyTorch baseline of bench/compare.sh (docs/benchmarks.md). Builds
 the network a simclrc spec describes (frontend/lib/NetworkBuilder.cpp: a
@@ -9,10 +9,10 @@ round(64 * width_multiplier) * 2^stage, global average pooling; the head
 Linear-ReLU-...-Linear with optional batch norm and biases), NT-Xent with the
 spec's temperature, and the spec's optimizer (AdamW or SGD from torch.optim,
 LARS written out as in SimCLR's code; biases and batch-norm parameters
-excluded from weight decay when the spec says so). The learning-rate schedule
-is left out (a constant rate; its cost is a scalar per step).
+excluded from weight decay when the spec says so). Module and parameter names
+are torchvision's, which are simclrc's state names (plus "encoder.").
 
-Two measurements, both with torch.set_num_threads(THREADS) (default 2):
+Three modes, all with torch.set_num_threads(THREADS) (default 2):
 
   step     W warm-up steps then N timed steps on random standard-normal
            views (2N x C x H x W, fixed seed): the train step alone, as
@@ -21,7 +21,17 @@ Two measurements, both with torch.set_num_threads(THREADS) (default 2):
            thread each, the usual SimCLR setup) that reads the Fashion-MNIST
            IDX files and applies the spec's [[augment]] policy with
            torchvision.transforms v1 twice per image; reports images/s and
-           the share of time the loop waited for data.
+           the share of time the loop waited for data. Both leave the
+           learning-rate schedule out (a constant rate; its cost is a
+           scalar per step).
+  train    trains E epochs (--epochs, default the spec's) as simclr-train
+           does: data.train_images // N steps per epoch, the spec's
+           warm-up + cosine schedule per step, the augment mode's data
+           loading; then writes the parameters and running statistics under
+           simclrc's state names to --out (float32 safetensors), checked
+           against --artifact's plan when given, for
+           `simclr-eval OUT --artifact DIR` (bench/compare.sh
+           --accuracy-epochs).
 
 images/s counts the batch N per step, not the 2N views. Peak RSS comes from
 getrusage: the main process (after `step`, then after `augment`) and the
@@ -29,6 +39,8 @@ largest reaped worker. Prints one JSON object.
 
     /usr/bin/python3 bench/pytorch_simclr.py examples/fashion-mnist.toml \\
         --batch 64 --steps 3 --warmup 1 --mode both
+    /usr/bin/python3 bench/pytorch_simclr.py examples/fashion-mnist.toml \\
+        --mode train --epochs 2 --out /tmp/pt.safetensors --artifact ART_DIR
 
 Needs Debian's python3-torch and python3-torchvision (/usr/bin/python3; the
 `python3` on PATH may lack them). torch 1.13 has no torch.compile: this is
@@ -48,6 +60,9 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from safetensors_io import write_safetensors  # noqa: E402 (scripts/safetensors_io.py)
 
 RESNET_BASE_WIDTH = 64  # NetworkBuilder.cpp kResNetBaseWidth
 BOTTLENECK_EXPANSION = 4
@@ -118,64 +133,110 @@ def read_spec(path):
 # ------------------------------------------------------------- network ----
 
 class Block(nn.Module):
-    """torchvision's BasicBlock / Bottleneck (stride on the 3x3 conv)."""
+    """torchvision's BasicBlock / Bottleneck (stride on the 3x3 conv), with
+    its attribute names, so state_dict keys are simclrc's state names."""
 
     def __init__(self, cin, width, stride, kind, eps, momentum):
         super().__init__()
         bn = lambda c: nn.BatchNorm2d(c, eps=eps, momentum=momentum)
+        self.kind = kind
         cout = width * (BOTTLENECK_EXPANSION if kind == "bottleneck" else 1)
         if kind == "basic":
-            self.body = nn.Sequential(
-                nn.Conv2d(cin, width, 3, stride, 1, bias=False), bn(width), nn.ReLU(inplace=True),
-                nn.Conv2d(width, width, 3, 1, 1, bias=False), bn(width))
+            self.conv1, self.bn1 = nn.Conv2d(cin, width, 3, stride, 1, bias=False), bn(width)
+            self.conv2, self.bn2 = nn.Conv2d(width, width, 3, 1, 1, bias=False), bn(width)
         else:
-            self.body = nn.Sequential(
-                nn.Conv2d(cin, width, 1, bias=False), bn(width), nn.ReLU(inplace=True),
-                nn.Conv2d(width, width, 3, stride, 1, bias=False), bn(width), nn.ReLU(inplace=True),
-                nn.Conv2d(width, cout, 1, bias=False), bn(cout))
-        self.shortcut = nn.Identity()
+            self.conv1, self.bn1 = nn.Conv2d(cin, width, 1, bias=False), bn(width)
+            self.conv2, self.bn2 = nn.Conv2d(width, width, 3, stride, 1, bias=False), bn(width)
+            self.conv3, self.bn3 = nn.Conv2d(width, cout, 1, bias=False), bn(cout)
+        self.downsample = None
         if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), bn(cout))
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), bn(cout))
 
     def forward(self, x):
-        return F.relu(self.body(x) + self.shortcut(x))
+        y = F.relu(self.bn1(self.conv1(x)))
+        if self.kind == "basic":
+            y = self.bn2(self.conv2(y))
+        else:
+            y = self.bn3(self.conv3(F.relu(self.bn2(self.conv2(y)))))
+        return F.relu(y + (x if self.downsample is None else self.downsample(x)))
+
+
+class Encoder(nn.Module):
+    """f: stem, stages layer1..layerK, global average pooling -> h."""
+
+    def __init__(self, spec):
+        super().__init__()
+        enc, data = spec.get("encoder", {}), spec["data"]
+        blocks, kind = ARCHS.get(enc.get("arch"), ([2, 2, 2, 2], "basic"))
+        blocks, kind = enc.get("blocks", blocks), enc.get("block", kind)
+        eps, momentum = enc.get("bn_epsilon", 1e-5), enc.get("bn_momentum", 0.1)
+        width = max(1, round(RESNET_BASE_WIDTH * enc.get("width_multiplier", 1.0)))
+        small = enc.get("stem", "small") == "small"
+        self.conv1 = nn.Conv2d(data["channels"], width, 3 if small else 7, 1 if small else 2,
+                               1 if small else 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width, eps=eps, momentum=momentum)
+        self.maxpool = nn.Identity() if small else nn.MaxPool2d(3, 2, 1)
+        self.stages = len(blocks)
+        cin = width
+        for stage, count in enumerate(blocks):
+            layer = []
+            for b in range(count):
+                layer.append(Block(cin, width << stage, 2 if stage > 0 and b == 0 else 1, kind,
+                                   eps, momentum))
+                cin = (width << stage) * (BOTTLENECK_EXPANSION if kind == "bottleneck" else 1)
+            setattr(self, f"layer{stage + 1}", nn.Sequential(*layer))
+        self.features = cin
+
+    def forward(self, x):
+        x = self.maxpool(F.relu(self.bn1(self.conv1(x))))
+        for stage in range(self.stages):
+            x = getattr(self, f"layer{stage + 1}")(x)
+        return x.mean(dim=(2, 3))
+
+
+class SimCLR(nn.Module):
+    """g(f(x)): state_dict keys are "encoder." + simclrc's encoder names and
+    simclrc's "projector.I.*" names (frontend/lib/NetworkBuilder.cpp)."""
+
+    def __init__(self, spec):
+        super().__init__()
+        head = spec.get("head", {})
+        enc = spec.get("encoder", {})
+        eps, momentum = enc.get("bn_epsilon", 1e-5), enc.get("bn_momentum", 0.1)
+        self.encoder = Encoder(spec)
+        cin, bias, proj = self.encoder.features, head.get("bias", True), []
+        for hidden in head.get("hidden_dims", [512]):
+            proj.append(nn.Linear(cin, hidden, bias=bias))
+            if head.get("batch_norm", False):
+                proj.append(nn.BatchNorm1d(hidden, eps=eps, momentum=momentum))
+            proj.append(nn.ReLU(inplace=True))
+            cin = hidden
+        proj.append(nn.Linear(cin, head.get("output_dim", 128), bias=bias))
+        self.projector = nn.Sequential(*proj)
+
+    def forward(self, x):
+        return self.projector(self.encoder(x))
 
 
 def build_model(spec):
-    enc, head, data = spec.get("encoder", {}), spec.get("head", {}), spec["data"]
-    blocks, kind = ARCHS.get(enc.get("arch"), ([2, 2, 2, 2], "basic"))
-    blocks, kind = enc.get("blocks", blocks), enc.get("block", kind)
-    eps, momentum = enc.get("bn_epsilon", 1e-5), enc.get("bn_momentum", 0.1)
-    width = max(1, round(RESNET_BASE_WIDTH * enc.get("width_multiplier", 1.0)))
-    channels = data["channels"]
-    if enc.get("stem", "small") == "small":
-        layers = [nn.Conv2d(channels, width, 3, 1, 1, bias=False)]
-    else:
-        layers = [nn.Conv2d(channels, width, 7, 2, 3, bias=False)]
-    layers += [nn.BatchNorm2d(width, eps=eps, momentum=momentum), nn.ReLU(inplace=True)]
-    if enc.get("stem", "small") != "small":
-        layers.append(nn.MaxPool2d(3, 2, 1))
-    cin = width
-    for stage, count in enumerate(blocks):
-        for b in range(count):
-            block = Block(cin, width << stage, 2 if stage > 0 and b == 0 else 1, kind, eps, momentum)
-            layers.append(block)
-            cin = (width << stage) * (BOTTLENECK_EXPANSION if kind == "bottleneck" else 1)
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-    bias = head.get("bias", True)
-    proj = []
-    for hidden in head.get("hidden_dims", [512]):
-        proj.append(nn.Linear(cin, hidden, bias=bias))
-        if head.get("batch_norm", False):
-            proj.append(nn.BatchNorm1d(hidden, eps=eps, momentum=momentum))
-        proj.append(nn.ReLU(inplace=True))
-        cin = hidden
-    proj.append(nn.Linear(cin, head.get("output_dim", 128), bias=bias))
-    model = nn.Sequential(nn.Sequential(*layers), nn.Sequential(*proj))
+    model = SimCLR(spec)
     for m in model.modules():  # simclr.init kaiming_normal_fan_out, as torchvision
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
     return model
+
+
+def simclrc_state(model):
+    """The model's parameters and running statistics under simclrc's state
+    names (name -> float32 numpy array); num_batches_tracked has no
+    counterpart (simclrc's batch norm uses a fixed momentum)."""
+    state = {}
+    for name, tensor in model.state_dict().items():
+        if name.endswith("num_batches_tracked"):
+            continue
+        name = name[len("encoder."):] if name.startswith("encoder.") else name
+        state[name] = tensor.detach().to(torch.float32).numpy()
+    return state
 
 
 def nt_xent(z, tau):
@@ -356,6 +417,96 @@ def measure_augment(model, optimizer, spec, batch, args):
             "worker_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN)}
 
 
+def lr_warmup_cosine(step, base_lr, final_lr, warmup_steps, total_steps):
+    """simclr.lr_schedule (lib/Reference/Optimizers.cpp lrWarmupCosine): the
+    rate of 0-based step `step`, linear warm-up then cosine decay."""
+    if step < warmup_steps:
+        return base_lr * step / warmup_steps
+    decay_steps = total_steps - warmup_steps
+    if decay_steps == 0:
+        return base_lr
+    progress = min(step - warmup_steps, decay_steps)
+    return final_lr + (base_lr - final_lr) * 0.5 * (1 + math.cos(math.pi * progress / decay_steps))
+
+
+def plan_state_shapes(artifact_dir):
+    """name -> shape of the parameters and running statistics of a simclrc
+    artifact (plan.json), which simclr-eval will load the weights into."""
+    path = os.path.join(artifact_dir, "plan.json")
+    try:
+        with open(path) as f:
+            body = json.load(f)["body"]
+    except (OSError, ValueError, KeyError) as e:
+        sys.exit(f"pytorch_simclr.py: {path}: not a simclrc artifact plan ({e})")
+    shapes = {b["id"]: b["shape"] for b in body["buffers"]}
+    return {t["name"]: shapes[t["buffer"]] for t in body["state"]
+            if t["kind"] in ("parameter", "running_stat")}
+
+
+def check_against_artifact(state, artifact_dir):
+    expected = plan_state_shapes(artifact_dir)
+    for name, shape in expected.items():
+        if name not in state:
+            sys.exit(f"pytorch_simclr.py: {artifact_dir}: state tensor '{name}' has no "
+                     "counterpart in the PyTorch model (a different network?)")
+        if list(state[name].shape) != list(shape):
+            sys.exit(f"pytorch_simclr.py: {artifact_dir}: '{name}' is {shape} there, "
+                     f"{list(state[name].shape)} in the PyTorch model")
+    extra = sorted(set(state) - set(expected))
+    if extra:
+        sys.exit(f"pytorch_simclr.py: {artifact_dir}: the artifact has no state tensor "
+                 f"'{extra[0]}'")
+
+
+def train(model, optimizer, spec, batch, args):
+    """SimCLR training as simclr-train runs the spec: `epochs` epochs of
+    data.train_images // batch steps (drop_last), the spec's warm-up +
+    cosine schedule per step, both views augmented by torchvision in
+    DataLoader workers. Writes the weights (simclrc state names, float32
+    safetensors) to args.out."""
+    if spec["data"].get("dataset") != "fashion-mnist":
+        sys.exit("pytorch_simclr.py: train mode reads Fashion-MNIST only")
+    images = read_idx_images(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
+    schedule, opt = spec.get("schedule", {}), spec.get("optimizer", {})
+    epochs = args.epochs or schedule.get("epochs", 100)
+    steps_per_epoch = min(spec["data"].get("train_images", len(images)), len(images)) // batch
+    warmup_steps = steps_per_epoch * schedule.get("warmup_epochs", 0)
+    total_steps = steps_per_epoch * epochs
+    base_lr = opt.get("lr", 0.3)
+    final_lr = base_lr * schedule.get("final_lr_fraction", 0.0)
+    tau = spec.get("loss", {}).get("temperature", 0.5)
+    loader = torch.utils.data.DataLoader(
+        TwoViews(images, build_policy(spec)), batch_size=batch, shuffle=True, drop_last=True,
+        num_workers=args.workers, persistent_workers=args.workers > 0,
+        generator=torch.Generator().manual_seed(args.seed))
+    start = time.perf_counter()
+    step = 0
+    for epoch in range(epochs):
+        epoch_start, losses = time.perf_counter(), []
+        for i, (v0, v1) in enumerate(loader):
+            if i == steps_per_epoch:
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = lr_warmup_cosine(step, base_lr, final_lr, warmup_steps, total_steps)
+            loss = train_step(model, optimizer, torch.cat([v0, v1]), tau)
+            if not math.isfinite(loss):
+                sys.exit(f"pytorch_simclr.py: the loss is {loss} at step {step}")
+            losses.append(loss)
+            step += 1
+        seconds = time.perf_counter() - epoch_start
+        print(f"pytorch_simclr.py: epoch {epoch + 1}/{epochs}: loss {sum(losses) / len(losses):.4f}, "
+              f"{batch * len(losses) / seconds:.0f} img/s", file=sys.stderr, flush=True)
+    seconds = time.perf_counter() - start
+    state = simclrc_state(model)
+    if args.artifact:
+        check_against_artifact(state, args.artifact)
+    write_safetensors(args.out, state, {
+        "simclr.exported_by": "bench/pytorch_simclr.py", "torch": torch.__version__,
+        "spec": args.spec, "epochs": str(epochs), "steps": str(step), "seed": str(args.seed)})
+    return {"epochs": epochs, "steps": step, "seconds": seconds,
+            "images_per_s": batch * step / seconds, "final_loss": losses[-1], "weights": args.out}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("spec", nargs="?", default="examples/fashion-mnist.toml")
@@ -365,10 +516,17 @@ def main():
     parser.add_argument("--augment-steps", type=int, default=10, help="timed steps, augment mode")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
-    parser.add_argument("--mode", choices=["step", "augment", "both"], default="both")
+    parser.add_argument("--mode", choices=["step", "augment", "both", "train"], default="both")
+    parser.add_argument("--epochs", type=int, help="train mode: epochs (default: the spec's)")
+    parser.add_argument("--out", help="train mode: where to write the weights (.safetensors)")
+    parser.add_argument("--artifact",
+                        help="train mode: a simclrc artifact of the same spec; the weights "
+                             "are checked against its state names and shapes")
     parser.add_argument("--data", default=DEFAULT_FASHION_MNIST)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.mode == "train" and not args.out:
+        parser.error("train mode needs --out FILE.safetensors")
 
     spec = read_spec(args.spec)
     batch = args.batch or spec["data"]["batch_size"]
@@ -385,6 +543,8 @@ def main():
         result["step"] = measure_step(model, optimizer, spec, batch, args)
     if args.mode in ("augment", "both"):
         result["augment"] = measure_augment(model, optimizer, spec, batch, args)
+    if args.mode == "train":
+        result["train"] = train(model, optimizer, spec, batch, args)
     print(json.dumps(result))
 
 

@@ -1,5 +1,6 @@
 # lit configuration of simclrc's IR and tool tests.
 import os
+import sys
 
 import lit.formats
 
@@ -17,3 +18,5 @@ config.environment["PATH"] = os.pathsep.join(
 )
 config.substitutions.append(("%examples", os.path.join(config.simclr_source_dir, "examples")))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Frontend", "Inputs")))
+# Python helpers of the tests (standard library only): lit's own interpreter.
+config.substitutions.append(("%python", sys.executable))

@@ -26,7 +26,7 @@ constexpr int kStepDigits = 8;
 /// writeFileAtomically's temporary files: PATH + ".tmp-<pid>".
 constexpr const char *kTempMarker = ".tmp-";
 
-constexpr const char *kKeyFormat = "simclr.checkpoint_format";
+constexpr const char *kKeyFormat = kCheckpointFormatKey;
 constexpr const char *kKeyStep = "step";
 constexpr const char *kKeyEpoch = "epoch";
 constexpr const char *kKeyIdentity = "artifact_identity";
@@ -179,6 +179,13 @@ Expected<CheckpointInfo> readCheckpointInfo(const std::string &path) {
     return identity.takeStatus();
   info.artifactIdentity = *identity;
   return info;
+}
+
+Expected<bool> hasCheckpointMetadata(const std::string &path) {
+  Expected<SafetensorsReader> reader = SafetensorsReader::open(path);
+  if (!reader)
+    return reader.takeStatus();
+  return reader->metadata().count(kKeyFormat) != 0;
 }
 
 Expected<CheckpointInfo> writeCheckpoint(const std::string &runDir,

@@ -6,7 +6,11 @@
 //
 // 1. Reads the checkpoint's metadata (Checkpoint.h) and finds its artifact:
 //    --artifact, or the run record (RunRecord.h) of the checkpoint's run
-//    directory. An artifact of another identity is refused.
+//    directory. An artifact of another identity is refused. A safetensors
+//    file without checkpoint metadata is plain weights under the artifact's
+//    state names (e.g. PyTorch's, from bench/pytorch_simclr.py --mode
+//    train); it needs --artifact, and goes through the same name, dtype and
+//    shape checks.
 // 2. Loads the checkpoint's parameters and running statistics into an
 //    Executor and encodes the train and test splits with the compiled
 //    "encode" program (features h, batch norm in inference mode).
@@ -138,30 +142,50 @@ Expected<ImageDataset> firstImages(ImageDataset dataset, int64_t limit) {
 }
 
 int evaluateCheckpoint(Arguments &args) {
-  // 1. The checkpoint and its artifact.
+  // 1. The checkpoint (or plain weights) and its artifact.
   std::error_code ec;
   if (!fs::is_regular_file(args.checkpoint, ec))
     return fail(args.checkpoint + ": no such checkpoint file");
-  Expected<CheckpointInfo> info = readCheckpointInfo(args.checkpoint);
-  if (!info)
-    return fail(info.status().message());
-  std::string runDir = runDirOfCheckpoint(args.checkpoint);
+  Expected<bool> isCheckpoint = hasCheckpointMetadata(args.checkpoint);
+  if (!isCheckpoint)
+    return fail(isCheckpoint.status().message());
+  std::optional<CheckpointInfo> info;
   std::optional<RunRecord> record;
-  if (Expected<RunRecord> read = readRunRecord(runDir))
-    record = *read;
-  else if (args.artifactDir.empty())
-    return fail(read.status().code() == StatusCode::kNotFound
-                    ? args.checkpoint + ": no " + runRecordPath(runDir) +
-                          " to find its artifact; pass --artifact"
-                    : read.status().message());
-  if (args.artifactDir.empty())
-    args.artifactDir = record->artifactDir;
+  std::string runDir;
+  if (*isCheckpoint) {
+    Expected<CheckpointInfo> read = readCheckpointInfo(args.checkpoint);
+    if (!read)
+      return fail(read.status().message());
+    info = *read;
+    runDir = runDirOfCheckpoint(args.checkpoint);
+    if (Expected<RunRecord> readRecord = readRunRecord(runDir))
+      record = *readRecord;
+    else if (args.artifactDir.empty())
+      return fail(readRecord.status().code() == StatusCode::kNotFound
+                      ? args.checkpoint + ": no " + runRecordPath(runDir) +
+                            " to find its artifact; pass --artifact"
+                      : readRecord.status().message());
+    if (args.artifactDir.empty())
+      args.artifactDir = record->artifactDir;
+  } else {
+    // Weights from elsewhere (another framework's state under the artifact's
+    // names): nothing says which artifact they fit, so the user names it;
+    // Executor::loadState still checks every name, dtype and shape.
+    if (args.artifactDir.empty())
+      return fail(args.checkpoint + ": not a simclr-train checkpoint (its metadata has no '" +
+                  kCheckpointFormatKey +
+                  "'); to evaluate it as weights, pass the artifact whose network "
+                  "they fit with --artifact");
+    runDir = fs::path(args.checkpoint).parent_path().string();
+    if (runDir.empty())
+      runDir = ".";
+  }
 
   Expected<std::shared_ptr<const runtime::Artifact>> artifact =
       runtime::Artifact::load(args.artifactDir);
   if (!artifact)
     return fail(artifact.status().message());
-  if ((*artifact)->identity() != info->artifactIdentity)
+  if (info && (*artifact)->identity() != info->artifactIdentity)
     return fail(args.checkpoint + ": written by artifact " + info->artifactIdentity +
                 ", but " + args.artifactDir + " is artifact " +
                 (*artifact)->identity() + "; pass the artifact that trained it with "
@@ -210,8 +234,10 @@ int evaluateCheckpoint(Arguments &args) {
   if (Status status = (*executor)->loadState(args.checkpoint, /*parametersOnly=*/true);
       !status.isOk())
     return fail(status.message());
-  std::cout << "simclr-eval: " << args.checkpoint << " (step " << info->step
-            << "), artifact " << args.artifactDir << "\n"
+  std::cout << "simclr-eval: " << args.checkpoint
+            << (info ? " (step " + std::to_string(info->step) + ")"
+                     : std::string(" (weights without checkpoint metadata)"))
+            << ", artifact " << args.artifactDir << "\n"
             << "encoding " << train->count << " train and " << test->count
             << " test images of " << args.dataPath << " (features: "
             << (*executor)->featureDim() << ")\n"
@@ -313,7 +339,8 @@ int main(int argc, char **argv) {
                "kNN and a linear probe, against a random encoder and raw pixels"};
   Arguments args;
   app.add_option("checkpoint", args.checkpoint,
-                 "Checkpoint file (RUN_DIR/checkpoints/step-N.safetensors)")
+                 "Checkpoint file (RUN_DIR/checkpoints/step-N.safetensors), or "
+                 "weights under the artifact's state names with --artifact")
       ->required();
   app.add_option("--data", args.dataPath,
                  "Dataset directory with train and test splits (Fashion-MNIST/IDX "

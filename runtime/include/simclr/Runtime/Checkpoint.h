@@ -39,6 +39,8 @@
 
 namespace simclr {
 
+/// The metadata key that marks a simclr-train checkpoint.
+inline constexpr const char *kCheckpointFormatKey = "simclr.checkpoint_format";
 /// Bumped when the metadata's meaning changes; readers refuse other versions.
 inline constexpr int64_t kCheckpointFormatVersion = 1;
 /// How many checkpoints a run directory keeps: the newest and, in case it is
@@ -75,6 +77,13 @@ StateMetadata checkpointMetadata(const CheckpointInfo &info);
 /// reads its metadata (missing or malformed keys are kDataLoss naming the
 /// key, another format version kInvalidArgument).
 Expected<CheckpointInfo> readCheckpointInfo(const std::string &path);
+
+/// Whether the safetensors file at `path` carries simclr-train's checkpoint
+/// metadata (its "simclr.checkpoint_format" key) or is plain weights, such
+/// as another framework's state exported under the artifact's names
+/// (bench/pytorch_simclr.py --mode train). Errors: the file does not open or
+/// parse (SafetensorsReader's messages).
+Expected<bool> hasCheckpointMetadata(const std::string &path);
 
 /// Saves `model` as checkpoint `info.step` of `runDir` (creating the
 /// directories), then deletes older checkpoints beyond the newest
