@@ -4,6 +4,8 @@
 #   bench/compare.sh [--spec SPEC] [--batches "64 128 256"] [--steps N]
 #                    [--warmup W] [--train-steps M] [--threads T]
 #                    [--no-augment] [--svg PATH|none] [--build DIR]
+#                    [--accuracy-epochs E] [--seeds "0 1 2"]
+#                    [--eval-max-train N]
 #
 # Builds nothing: needs BUILD/bin/{simclrc,simclr-train-step-bench,
 # simclr-train} (default build/) and /usr/bin/python3 with Debian's torch and
@@ -18,6 +20,15 @@
 #      (Halide augmentation on background threads; figures from its
 #      metrics.csv without the first W steps) and pytorch_simclr.py --mode
 #      augment (torchvision in 2 DataLoader workers).
+#   4. with --accuracy-epochs E > 0 (Fashion-MNIST; off by default: it
+#      trains for real), once at the spec's own batch size, per seed:
+#      trains E epochs with simclr-train and with pytorch_simclr.py --mode
+#      train (a copy of the spec with schedule.epochs = E, so both follow the
+#      same warm-up + cosine schedule), then evaluates both encoders with the
+#      same simclr-eval (--no-baselines, the first N training images, default
+#      10000, and the whole test split; PyTorch's weights go in under
+#      simclrc's state names with --artifact). --batches "" runs this part
+#      alone.
 # Then prints the tables (ratios simclrc / PyTorch; images/s count the batch
 # N per step) and writes an SVG plot of images/s per batch size (default
 # docs/images/bench-batch.svg; --svg none skips it). Results stay in a temp
@@ -34,6 +45,9 @@ threads=2
 augment=1
 svg="$root/docs/images/bench-batch.svg"
 build="$root/build"
+accuracy_epochs=0
+seeds="0 1 2"
+eval_max_train=10000
 python=/usr/bin/python3  # Debian's, with torch; the python3 on PATH may lack it
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -48,19 +62,30 @@ while [[ $# -gt 0 ]]; do
     --no-augment) augment=0; shift ;;
     --svg) svg="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
+    --accuracy-epochs) accuracy_epochs="$2"; shift 2 ;;
+    --seeds) seeds="$2"; shift 2 ;;
+    --eval-max-train) eval_max_train="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: error: unknown argument '$1' (--help lists them)" >&2; exit 2 ;;
   esac
 done
-for tool in simclrc simclr-train-step-bench simclr-train; do
+for tool in simclrc simclr-train-step-bench simclr-train simclr-eval; do
   [[ -x "$build/bin/$tool" ]] || {
     echo "compare.sh: error: $build/bin/$tool is missing; build it first" >&2; exit 1; }
 done
 [[ -f "$spec" ]] || { echo "compare.sh: error: $spec: no such file" >&2; exit 1; }
-grep -q '^dataset *= *"fashion-mnist"' "$spec" || augment=0
+fashion_mnist=1
+grep -q '^dataset *= *"fashion-mnist"' "$spec" || fashion_mnist=0
+[[ $fashion_mnist == 1 ]] || augment=0
+if [[ $accuracy_epochs != 0 && $fashion_mnist == 0 ]]; then
+  echo "compare.sh: error: --accuracy-epochs trains on Fashion-MNIST; $spec trains on another dataset" >&2
+  exit 2
+fi
 
 work="$(mktemp -d /tmp/simclr-compare.XXXXXX)"
 results="$work/results.jsonl"
+accuracy="$work/accuracy.jsonl"
+touch "$results" "$accuracy"
 echo "compare.sh: spec $spec, batches $batches, $steps timed steps after $warmup warm-up," \
      "$threads threads; work directory $work"
 
@@ -116,10 +141,76 @@ for batch in $batches; do
     "$batch" "$cold" "$cached" "$ours" "$theirs" "$ours_aug" "$theirs_aug" >> "$results"
 done
 
-"$python" - "$results" "$svg" "$spec" <<'EOF'
+if [[ $accuracy_epochs != 0 ]]; then
+  name="$(basename "$spec" .toml)-e$accuracy_epochs"
+  copy="$work/$name.toml"
+  sed -E "s/^epochs *= *[0-9]+/epochs = $accuracy_epochs/" "$spec" > "$copy"
+  grep -q "^epochs = $accuracy_epochs" "$copy" || {
+    echo "compare.sh: error: $spec has no 'epochs = N' line to change" >&2; exit 1; }
+  echo "== accuracy after $accuracy_epochs epochs: compile"
+  "$build/bin/simclrc" "$copy" -o "$work/$name" 2>"$work/$name.compile.log" ||
+    { cat "$work/$name.compile.log" >&2; exit 1; }
+  # simclr-eval's eval.json: the trained encoder's row.
+  eval_row() {
+    "$python" -c 'import json,sys; r = json.load(open(sys.argv[1]))["encoders"][0]; print(json.dumps({k: r[k] for k in ("knn_weighted_top1", "knn_majority_top1", "linear_top1")}))' "$1"
+  }
+  for seed in $seeds; do
+    echo "== accuracy, seed $seed: simclr-train $accuracy_epochs epochs"
+    run="$work/$name-simclrc-s$seed"
+    t0=$(now)
+    "$build/bin/simclr-train" "$work/$name" --out "$run" --seed "$seed" --threads "$threads" \
+      --log-every 1000 >"$run.log"
+    t1=$(now)
+    checkpoint=$(ls "$run"/checkpoints/step-*.safetensors | tail -n 1)
+    "$build/bin/simclr-eval" "$checkpoint" --no-baselines --max-train "$eval_max_train" \
+      --threads "$threads" --out "$run/eval" >"$run.eval.log"
+    ours="$(eval_row "$run/eval/eval.json")"
+    ours_s=$(elapsed "$t0" "$t1")
+    echo "   $ours, ${ours_s} s of training"
+
+    echo "== accuracy, seed $seed: PyTorch $accuracy_epochs epochs"
+    weights="$work/$name-pytorch-s$seed.safetensors"
+    theirs_train=$("$python" "$root/bench/pytorch_simclr.py" "$copy" --mode train --seed "$seed" \
+                     --threads "$threads" --out "$weights" --artifact "$work/$name" |
+                   "$python" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["train"]))')
+    "$build/bin/simclr-eval" "$weights" --artifact "$work/$name" --no-baselines \
+      --max-train "$eval_max_train" --threads "$threads" --out "$weights.eval" >"$weights.eval.log"
+    theirs="$(eval_row "$weights.eval/eval.json")"
+    echo "   $theirs, $theirs_train"
+    printf '{"seed": %s, "epochs": %s, "simclrc": %s, "simclrc_train_s": %s, "pytorch": %s, "pytorch_train": %s}\n' \
+      "$seed" "$accuracy_epochs" "$ours" "$ours_s" "$theirs" "$theirs_train" >> "$accuracy"
+  done
+fi
+
+"$python" - "$results" "$svg" "$spec" "$accuracy" "$eval_max_train" <<'EOF'
 import json, os, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
-svg_path, spec = sys.argv[2], sys.argv[3]
+accuracy = [json.loads(line) for line in open(sys.argv[4])]
+svg_path, spec, eval_max_train = sys.argv[2], sys.argv[3], sys.argv[5]
+if accuracy:
+    import statistics
+    print(f"\naccuracy after {accuracy[0]['epochs']} epochs, spec {spec}: simclr-eval "
+          f"(first {eval_max_train} training images, whole test split), per seed\n")
+    print("| seed | simclrc kNN-200 | kNN-20 | linear | train s | PyTorch kNN-200 | kNN-20 | linear | train s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    keys = ("knn_weighted_top1", "knn_majority_top1", "linear_top1")
+    for a in accuracy:
+        ours, theirs = a["simclrc"], a["pytorch"]
+        print(f"| {a['seed']} | " + " | ".join(f"{100 * ours[k]:.2f}%" for k in keys) +
+              f" | {float(a['simclrc_train_s']):.0f} | " +
+              " | ".join(f"{100 * theirs[k]:.2f}%" for k in keys) +
+              f" | {a['pytorch_train']['seconds']:.0f} |")
+    if len(accuracy) > 1:
+        def summary(side, k):
+            values = [100 * a[side][k] for a in accuracy]
+            return f"{statistics.mean(values):.2f} +- {statistics.stdev(values):.2f}"
+        ours_s = statistics.mean(float(a["simclrc_train_s"]) for a in accuracy)
+        theirs_s = statistics.mean(a["pytorch_train"]["seconds"] for a in accuracy)
+        print(f"| mean +- sd | " + " | ".join(summary("simclrc", k) for k in keys) +
+              f" | {ours_s:.0f} | " + " | ".join(summary("pytorch", k) for k in keys) +
+              f" | {theirs_s:.0f} |")
+if not rows:
+    sys.exit(0)
 print(f"\nspec {spec}; images/s count the batch N per step; ratio = simclrc / PyTorch\n")
 print("| batch | simclrc step img/s | PyTorch step img/s | ratio | simclrc ms/step | PyTorch ms/step "
       "| simclrc peak RSS MiB | PyTorch peak RSS MiB | compile cold s | compile cached s |")
@@ -130,6 +221,17 @@ for r in rows:
           f"| {a['images_per_s'] / b['images_per_s']:.2f} | {a['ms_per_step']:.0f} "
           f"| {b['ms_per_step']:.0f} | {a['peak_rss_mib']:.0f} | {b['peak_rss_mib']:.0f} "
           f"| {r['compile_cold_s']:.2f} | {r['compile_cached_s']:.2f} |")
+print("\nlibrary arithmetic (convolution and GEMM FLOPs of the step, counted from simclrc's plan; "
+      "the same network in both) over each step time, against the FMA peak measured by "
+      "simclr-train-step-bench with the same threads\n")
+print("| batch | GFLOP per step | FMA peak GFLOP/s | simclrc GFLOP/s | of peak | PyTorch GFLOP/s | of peak |")
+print("|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    a, b = r["simclrc"], r["pytorch"]["step"]
+    flops, peak = a["library_flops"], a["fma_peak_gflops"]
+    theirs = flops / (b["ms_per_step"] / 1000) / 1e9
+    print(f"| {r['batch']} | {flops / 1e9:.2f} | {peak:.0f} | {a['gflops']:.1f} "
+          f"| {100 * a['gflops'] / peak:.0f}% | {theirs:.1f} | {100 * theirs / peak:.0f}% |")
 aug = [r for r in rows if r["simclrc_aug"]]
 if aug:
     print("\nwith augmentation and data loading (simclr-train: Halide; PyTorch: DataLoader, 2 workers)\n")

@@ -15,10 +15,20 @@
 // the process's (getrusage ru_maxrss), which includes the artifact's state,
 // input block and arena, the kernel library and oneDNN's scratch.
 //
+// Arithmetic: the FLOPs of the step's library calls (convolutions forward
+// and backward, GEMMs: 2 per multiply-add, counted from the plan's shapes;
+// what an FMA unit executes, the generated element-wise kernels left out),
+// their rate over the whole step, and that rate as a share of this
+// machine's FMA peak with the same thread count (fma_peak.h). The count is
+// the network's, not simclrc's: bench/compare.sh divides it by PyTorch's
+// step time too.
+//
 // Output: one human-readable line per figure, then one JSON line (prefix
 // "json: ") that bench/compare.sh parses.
 //
 //===----------------------------------------------------------------------===//
+#include "fma_peak.h"
+
 #include "simclr/Runtime/Executor.h"
 #include "simclr/Support/CommonFlags.h"
 
@@ -29,6 +39,7 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/resource.h>
@@ -73,6 +84,52 @@ Expected<std::vector<int64_t>> viewsShape(const artifact::Plan &plan,
     return buffer->shape;
   }
   return invalidArgument(dir + ": train_step has no 'views' input");
+}
+
+int64_t product(const std::vector<int64_t> &dims, size_t from = 0) {
+  int64_t result = 1;
+  for (size_t i = from; i < dims.size(); ++i)
+    result *= dims[i];
+  return result;
+}
+
+/// Multiply-add FLOPs (2 per MAC) of the library calls of `program`, from
+/// the operands' shapes. Convolutions: every output (or output-gradient)
+/// element takes C/groups x R x S MACs in each of forward, backward-data and
+/// backward-filter. GEMM C = op(A) op(B): M x N x K. `uncounted` gets the
+/// number of other extern calls.
+double libraryFlops(const artifact::Plan &plan, const artifact::Program &program,
+                    int64_t &uncounted) {
+  double macs = 0;
+  uncounted = 0;
+  auto shapeOf = [&](int64_t id) -> const std::vector<int64_t> & {
+    return plan.findBuffer(id)->shape;
+  };
+  for (const artifact::ScheduleEntry &e : program.schedule) {
+    if (e.kind != artifact::EntryKind::kExtern)
+      continue;
+    if (e.operands.size() != 3) {
+      ++uncounted;
+      continue;
+    }
+    const std::vector<int64_t> &a = shapeOf(e.operands[0]), &b = shapeOf(e.operands[1]),
+                               &c = shapeOf(e.operands[2]);
+    if (e.name == "conv2d" || e.name == "conv2d_backward_input") {
+      // (x, w, y) or (dy, w, dx): |y| or |dy| x |w| / K.
+      macs += static_cast<double>(product(e.name == "conv2d" ? c : a)) * product(b, 1);
+    } else if (e.name == "conv2d_backward_filter") {
+      // (dy, x, dw): |dy| x |dw| / K.
+      macs += static_cast<double>(product(a)) * product(c, 1);
+    } else if (e.name == "matmul" && a.size() == 2) {
+      auto it = e.attrs.find("transpose_lhs");
+      bool transposed = it != e.attrs.end() && std::get_if<int64_t>(&it->second) &&
+                        std::get<int64_t>(it->second) != 0;
+      macs += static_cast<double>(product(c)) * (transposed ? a[0] : a[1]);
+    } else {
+      ++uncounted;
+    }
+  }
+  return 2.0 * macs;
 }
 
 double peakRssMiB() {
@@ -141,6 +198,15 @@ int run(const Arguments &args) {
   double imagesPerS = static_cast<double>(batch * args.steps) / totalS;
   double meanMs = totalS * kMsPerS / static_cast<double>(args.steps);
   double rss = peakRssMiB();
+  int64_t uncounted = 0;
+  double flops = libraryFlops((*artifact)->plan(),
+                              *(*artifact)->plan().findProgram(kTrainStepProgram), uncounted);
+  double gflops = flops / (meanMs / kMsPerS) / 1e9;
+  const char *isa = "none";
+  // After the timed steps, so the peak loop does not warm or cool them.
+  int peakThreads = args.threads > 0 ? args.threads
+                                     : static_cast<int>(std::thread::hardware_concurrency());
+  double peak = measureFmaPeak(peakThreads, &isa);
   std::printf("artifact: %s (views %lld x %lld x %lld x %lld, batch N = %lld)\n",
               args.artifactDir.c_str(), static_cast<long long>(views),
               static_cast<long long>((*shape)[1]), static_cast<long long>((*shape)[2]),
@@ -152,12 +218,19 @@ int run(const Arguments &args) {
   std::printf("images/s (N per step): %.1f; views/s (2N): %.1f\n", imagesPerS,
               2.0 * imagesPerS);
   std::printf("peak RSS: %.1f MiB; last loss %.5f\n", rss, loss);
+  std::printf("library FLOPs per step: %.3f GFLOP%s; %.1f GFLOP/s over the step, "
+              "%.0f%% of the FMA peak (%.0f GFLOP/s, %s, %d threads)\n",
+              flops / 1e9,
+              uncounted ? (" (+" + std::to_string(uncounted) + " uncounted calls)").c_str()
+                        : "",
+              gflops, peak > 0 ? 100.0 * gflops / peak : 0.0, peak, isa, peakThreads);
   std::printf("json: {\"batch\": %lld, \"threads\": %d, \"steps\": %lld, "
               "\"ms_per_step\": %.3f, \"median_ms\": %.3f, \"images_per_s\": %.3f, "
-              "\"peak_rss_mib\": %.1f, \"loss\": %.6f}\n",
+              "\"peak_rss_mib\": %.1f, \"loss\": %.6f, \"library_flops\": %.0f, "
+              "\"gflops\": %.2f, \"fma_peak_gflops\": %.1f}\n",
               static_cast<long long>(batch), args.threads,
               static_cast<long long>(args.steps), meanMs, median(stepMs), imagesPerS,
-              rss, loss);
+              rss, loss, flops, gflops, peak);
   return 0;
 }
 
