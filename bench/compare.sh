@@ -20,7 +20,12 @@
 #      (Halide augmentation on background threads; figures from its
 #      metrics.csv without the first W steps) and pytorch_simclr.py --mode
 #      augment (torchvision in 2 DataLoader workers).
-#   4. with --accuracy-epochs E > 0 (Fashion-MNIST; off by default: it
+#   4. unless --no-augment: augmentation alone, per policy (Fashion-MNIST
+#      and CIFAR-10, as bench/augment_bench.cpp fixes them) at the last
+#      batch size: simclr-augment-bench (Halide, T threads) against
+#      bench/augment_torchvision.py (in-process with T threads, and a
+#      DataLoader with 2 workers);
+#   5. with --accuracy-epochs E > 0 (Fashion-MNIST; off by default: it
 #      trains for real), once at the spec's own batch size, per seed:
 #      trains E epochs with simclr-train and with pytorch_simclr.py --mode
 #      train (a copy of the spec with schedule.epochs = E, so both follow the
@@ -69,7 +74,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "compare.sh: error: unknown argument '$1' (--help lists them)" >&2; exit 2 ;;
   esac
 done
-for tool in simclrc simclr-train-step-bench simclr-train simclr-eval; do
+for tool in simclrc simclr-train-step-bench simclr-train simclr-eval simclr-augment-bench; do
   [[ -x "$build/bin/$tool" ]] || {
     echo "compare.sh: error: $build/bin/$tool is missing; build it first" >&2; exit 1; }
 done
@@ -85,7 +90,8 @@ fi
 work="$(mktemp -d /tmp/simclr-compare.XXXXXX)"
 results="$work/results.jsonl"
 accuracy="$work/accuracy.jsonl"
-touch "$results" "$accuracy"
+augment_alone="$work/augment.jsonl"
+touch "$results" "$accuracy" "$augment_alone"
 echo "compare.sh: spec $spec, batches $batches, $steps timed steps after $warmup warm-up," \
      "$threads threads; work directory $work"
 
@@ -141,6 +147,35 @@ for batch in $batches; do
     "$batch" "$cold" "$cached" "$ours" "$theirs" "$ours_aug" "$theirs_aug" >> "$results"
 done
 
+if [[ $augment == 1 && -n "${batches// }" ]]; then
+  batch="${batches##* }"
+  echo "== augmentation alone, batch $batch: simclr-augment-bench (Halide) and torchvision"
+  "$build/bin/simclr-augment-bench" --batch "$batch" --iterations 10 --repeats 5 \
+    --threads "$threads" > "$work/augment-halide.txt"
+  "$python" "$root/bench/augment_torchvision.py" --batch "$batch" --iterations 4 --repeats 5 \
+    > "$work/augment-torchvision.txt"
+  # Both print markdown rows "| POLICY | ... |" with the same policy names.
+  "$python" - "$work/augment-halide.txt" "$work/augment-torchvision.txt" "$batch" \
+      > "$augment_alone" <<'EOF'
+import json, sys
+def rows(path, width):
+    out = {}
+    for line in open(path):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == width and cells[0][:1].isalpha() and cells[1][:1].isdigit():
+            out.setdefault(cells[0], cells)
+    return out
+halide, torchvision = rows(sys.argv[1], 5), rows(sys.argv[2], 3)
+for policy, cells in halide.items():
+    if policy in torchvision:
+        print(json.dumps({"policy": policy, "batch": int(sys.argv[3]),
+                          "halide": float(cells[2]), "reference": float(cells[3]),
+                          "torchvision": float(torchvision[policy][1]),
+                          "dataloader": float(torchvision[policy][2])}))
+EOF
+  cat "$augment_alone"
+fi
+
 if [[ $accuracy_epochs != 0 ]]; then
   name="$(basename "$spec" .toml)-e$accuracy_epochs"
   copy="$work/$name.toml"
@@ -182,11 +217,21 @@ if [[ $accuracy_epochs != 0 ]]; then
   done
 fi
 
-"$python" - "$results" "$svg" "$spec" "$accuracy" "$eval_max_train" <<'EOF'
+"$python" - "$results" "$svg" "$spec" "$accuracy" "$eval_max_train" "$augment_alone" "$threads" <<'EOF'
 import json, os, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 accuracy = [json.loads(line) for line in open(sys.argv[4])]
-svg_path, spec, eval_max_train = sys.argv[2], sys.argv[3], sys.argv[5]
+augment_alone = [json.loads(line) for line in open(sys.argv[6])]
+svg_path, spec, eval_max_train, threads = sys.argv[2], sys.argv[3], sys.argv[5], sys.argv[7]
+if augment_alone:
+    print(f"\naugmentation alone, images/s (one view per image), batch "
+          f"{augment_alone[0]['batch']}, {threads} threads; ratio = Halide / torchvision\n")
+    print("| policy | simclrc Halide | torchvision in-process | ratio | torchvision DataLoader, 2 workers | ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for a in augment_alone:
+        print(f"| {a['policy']} | {a['halide']:.0f} | {a['torchvision']:.0f} "
+              f"| {a['halide'] / a['torchvision']:.0f}x | {a['dataloader']:.0f} "
+              f"| {a['halide'] / a['dataloader']:.0f}x |")
 if accuracy:
     import statistics
     print(f"\naccuracy after {accuracy[0]['epochs']} epochs, spec {spec}: simclr-eval "
