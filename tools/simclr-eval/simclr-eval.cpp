@@ -21,7 +21,7 @@
 //    initialization, and raw pixels.
 // 4. Prints the table and writes OUT/eval.json and OUT/embeddings.svg (PCA
 //    of the trained encoder's test features), OUT defaulting to the run
-//    directory.
+//    directory (for plain weights, the file's directory).
 //
 // Exit codes: 0 done; 1 a failure (checkpoint, artifact, data, I/O), one
 // line naming the file; 2 bad arguments.
@@ -351,7 +351,8 @@ int main(int argc, char **argv) {
                  flags::kThreads.help)
       ->check(CLI::NonNegativeNumber);
   app.add_option("--out", args.outDir,
-                 "Where eval.json and embeddings.svg go (default: the run directory)");
+                 "Where eval.json and embeddings.svg go (default: the run directory; "
+                 "for plain weights, their file's directory)");
   app.add_option("--k", args.k, "Neighbours of the weighted kNN vote")
       ->check(kAtLeastOne);
   app.add_option("--temperature", args.temperature,
