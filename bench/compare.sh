@@ -97,13 +97,18 @@ echo "compare.sh: spec $spec, batches $batches, $steps timed steps after $warmup
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+# spec_with KEY VALUE NAME: the spec with its `KEY = N` line set to VALUE, as
+# $work/NAME.toml.
+spec_with() {
+  sed -E "s/^$1 *= *[0-9]+/$1 = $2/" "$spec" > "$work/$3.toml"
+  grep -q "^$1 = $2" "$work/$3.toml" || {
+    echo "compare.sh: error: $spec has no '$1 = N' line to change" >&2; exit 1; }
+}
 
 for batch in $batches; do
   name="$(basename "$spec" .toml)-b$batch"
   copy="$work/$name.toml"
-  sed -E "s/^batch_size *= *[0-9]+/batch_size = $batch/" "$spec" > "$copy"
-  grep -q "^batch_size = $batch" "$copy" || {
-    echo "compare.sh: error: $spec has no 'batch_size = N' line to change" >&2; exit 1; }
+  spec_with batch_size "$batch" "$name"
 
   echo "== batch $batch: compile"
   t0=$(now)
@@ -179,9 +184,7 @@ fi
 if [[ $accuracy_epochs != 0 ]]; then
   name="$(basename "$spec" .toml)-e$accuracy_epochs"
   copy="$work/$name.toml"
-  sed -E "s/^epochs *= *[0-9]+/epochs = $accuracy_epochs/" "$spec" > "$copy"
-  grep -q "^epochs = $accuracy_epochs" "$copy" || {
-    echo "compare.sh: error: $spec has no 'epochs = N' line to change" >&2; exit 1; }
+  spec_with epochs "$accuracy_epochs" "$name"
   echo "== accuracy after $accuracy_epochs epochs: compile"
   "$build/bin/simclrc" "$copy" -o "$work/$name" 2>"$work/$name.compile.log" ||
     { cat "$work/$name.compile.log" >&2; exit 1; }
