@@ -34,6 +34,7 @@
 #include "simclr/Eval/LinearProbe.h"
 #include "simclr/Runtime/Checkpoint.h"
 #include "simclr/Runtime/CliValidators.h"
+#include "simclr/Runtime/ToolDiagnostics.h"
 #include "simclr/Runtime/Dataset.h"
 #include "simclr/Runtime/EncoderFeatures.h"
 #include "simclr/Runtime/Executor.h"
@@ -60,8 +61,8 @@ using runtime::kPositiveReal;
 
 namespace {
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+/// Its error lines and exit codes (ToolDiagnostics.h).
+constexpr runtime::ToolDiagnostics kTool{"simclr-eval"};
 constexpr const char *kReportFile = "eval.json";
 constexpr const char *kPlotFile = "embeddings.svg";
 
@@ -78,23 +79,6 @@ struct Arguments {
   int64_t maxTrain = 0;
   int64_t maxTest = 0;
 };
-
-int fail(const std::string &message) {
-  std::cerr << "simclr-eval: error: " << message << "\n";
-  return kExitFailure;
-}
-
-int usageError(const std::string &message) {
-  std::cerr << "simclr-eval: error: " << message
-            << " (simclr-eval --help lists the options)\n";
-  return kExitUsage;
-}
-
-std::string absolute(const std::string &path) {
-  std::error_code ec;
-  fs::path result = fs::absolute(path, ec);
-  return ec ? path : result.lexically_normal().string();
-}
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -145,23 +129,23 @@ int evaluateCheckpoint(Arguments &args) {
   // 1. The checkpoint (or plain weights) and its artifact.
   std::error_code ec;
   if (!fs::is_regular_file(args.checkpoint, ec))
-    return fail(args.checkpoint + ": no such checkpoint file");
+    return kTool.fail(args.checkpoint + ": no such checkpoint file");
   Expected<bool> isCheckpoint = hasCheckpointMetadata(args.checkpoint);
   if (!isCheckpoint)
-    return fail(isCheckpoint.status().message());
+    return kTool.fail(isCheckpoint.status().message());
   std::optional<CheckpointInfo> info;
   std::optional<RunRecord> record;
   std::string runDir;
   if (*isCheckpoint) {
     Expected<CheckpointInfo> read = readCheckpointInfo(args.checkpoint);
     if (!read)
-      return fail(read.status().message());
+      return kTool.fail(read.status().message());
     info = *read;
     runDir = runDirOfCheckpoint(args.checkpoint);
     if (Expected<RunRecord> readRecord = readRunRecord(runDir))
       record = *readRecord;
     else if (args.artifactDir.empty())
-      return fail(readRecord.status().code() == StatusCode::kNotFound
+      return kTool.fail(readRecord.status().code() == StatusCode::kNotFound
                       ? args.checkpoint + ": no " + runRecordPath(runDir) +
                             " to find its artifact; pass --artifact"
                       : readRecord.status().message());
@@ -172,7 +156,7 @@ int evaluateCheckpoint(Arguments &args) {
     // names): nothing says which artifact they fit, so the user names it;
     // Executor::loadState still checks every name, dtype and shape.
     if (args.artifactDir.empty())
-      return fail(args.checkpoint + ": not a simclr-train checkpoint (its metadata has no '" +
+      return kTool.fail(args.checkpoint + ": not a simclr-train checkpoint (its metadata has no '" +
                   kCheckpointFormatKey +
                   "'); to evaluate it as weights, pass the artifact whose network "
                   "they fit with --artifact");
@@ -184,15 +168,15 @@ int evaluateCheckpoint(Arguments &args) {
   Expected<std::shared_ptr<const runtime::Artifact>> artifact =
       runtime::Artifact::load(args.artifactDir);
   if (!artifact)
-    return fail(artifact.status().message());
+    return kTool.fail(artifact.status().message());
   if (info && (*artifact)->identity() != info->artifactIdentity)
-    return fail(args.checkpoint + ": written by artifact " + info->artifactIdentity +
+    return kTool.fail(args.checkpoint + ": written by artifact " + info->artifactIdentity +
                 ", but " + args.artifactDir + " is artifact " +
                 (*artifact)->identity() + "; pass the artifact that trained it with "
                 "--artifact");
   Expected<TrainingConfig> config = trainingConfigFromPlan((*artifact)->plan());
   if (!config)
-    return fail(args.artifactDir + ": " + config.status().message());
+    return kTool.fail(args.artifactDir + ": " + config.status().message());
 
   // 2. The data.
   if (args.dataPath.empty()) {
@@ -201,28 +185,28 @@ int evaluateCheckpoint(Arguments &args) {
     else if (config->dataset == "fashion-mnist")
       args.dataPath = kDefaultFashionMnistDir;
     else
-      return usageError("the artifact trains on '" + config->dataset +
+      return kTool.usageError("the artifact trains on '" + config->dataset +
                         "'; pass its location with --data");
   }
   Expected<ImageDataset> train =
       readDatasetSplit(args.dataPath, Split::kTrain, config->imageShape);
   if (!train)
-    return fail(train.status().message());
+    return kTool.fail(train.status().message());
   Expected<ImageDataset> test =
       readDatasetSplit(args.dataPath, Split::kTest, config->imageShape);
   if (!test)
-    return fail(test.status().message());
+    return kTool.fail(test.status().message());
   for (const ImageDataset *split : {&*train, &*test})
     if (static_cast<int64_t>(split->labels.size()) != split->count)
-      return fail(args.dataPath + ": the images have no labels; evaluation needs them");
+      return kTool.fail(args.dataPath + ": the images have no labels; evaluation needs them");
   train = firstImages(std::move(*train), args.maxTrain);
   if (!train)
-    return fail(train.status().message());
+    return kTool.fail(train.status().message());
   test = firstImages(std::move(*test), args.maxTest);
   if (!test)
-    return fail(test.status().message());
+    return kTool.fail(test.status().message());
   if (train->count < 2)
-    return fail(args.dataPath + ": the linear probe needs at least 2 training images");
+    return kTool.fail(args.dataPath + ": the linear probe needs at least 2 training images");
 
   // 3. Features of the trained encoder.
   runtime::ExecutorOptions executorOptions;
@@ -230,10 +214,10 @@ int evaluateCheckpoint(Arguments &args) {
   Expected<std::unique_ptr<runtime::Executor>> executor =
       runtime::Executor::create(*artifact, executorOptions);
   if (!executor)
-    return fail(executor.status().message());
+    return kTool.fail(executor.status().message());
   if (Status status = (*executor)->loadState(args.checkpoint, /*parametersOnly=*/true);
       !status.isOk())
-    return fail(status.message());
+    return kTool.fail(status.message());
   std::cout << "simclr-eval: " << args.checkpoint
             << (info ? " (step " + std::to_string(info->step) + ")"
                      : std::string(" (weights without checkpoint metadata)"))
@@ -254,36 +238,36 @@ int evaluateCheckpoint(Arguments &args) {
   };
   auto trained = encodeBoth("trained encoder");
   if (!trained)
-    return fail(trained.status().message());
+    return kTool.fail(trained.status().message());
 
   std::vector<eval::EncoderEval> rows;
   Expected<eval::EncoderEval> row =
       evaluate("trained encoder", trained->first, trained->second, args);
   if (!row)
-    return fail(row.status().message());
+    return kTool.fail(row.status().message());
   rows.push_back(*row);
 
   // Baselines by the same code.
   if (!args.noBaselines) {
     uint64_t seed = record ? record->seed : config->seed;
     if (Status status = (*executor)->initializeState(seed); !status.isOk())
-      return fail(status.message());
+      return kTool.fail(status.message());
     auto random = encodeBoth("random encoder");
     if (!random)
-      return fail(random.status().message());
+      return kTool.fail(random.status().message());
     row = evaluate("random encoder", random->first, random->second, args);
     if (!row)
-      return fail(row.status().message());
+      return kTool.fail(row.status().message());
     rows.push_back(*row);
 
     Expected<eval::FeatureMatrix> trainPixels = eval::rawPixelFeatures(*train);
     Expected<eval::FeatureMatrix> testPixels = eval::rawPixelFeatures(*test);
     if (!trainPixels || !testPixels)
-      return fail(args.dataPath + ": " +
+      return kTool.fail(args.dataPath + ": " +
                   (!trainPixels ? trainPixels.status() : testPixels.status()).message());
     row = evaluate("raw pixels", *trainPixels, *testPixels, args);
     if (!row)
-      return fail(row.status().message());
+      return kTool.fail(row.status().message());
     rows.push_back(*row);
   }
 
@@ -292,25 +276,25 @@ int evaluateCheckpoint(Arguments &args) {
     args.outDir = runDir;
   fs::create_directories(args.outDir, ec);
   if (ec)
-    return fail(args.outDir + ": cannot create the output directory: " + ec.message());
+    return kTool.fail(args.outDir + ": cannot create the output directory: " + ec.message());
   std::string reportPath = (fs::path(args.outDir) / kReportFile).string();
   std::string plotPath = (fs::path(args.outDir) / kPlotFile).string();
   if (Status status = eval::writeEvalReportJson(reportPath, rows); !status.isOk())
-    return fail(status.message());
+    return kTool.fail(status.message());
   eval::EmbeddingPlotOptions plot;
   plot.classNames = test->classNames;
   plot.title = "PCA of test features h, " + fs::path(args.checkpoint).filename().string();
   if (Status status = eval::writeEmbeddingPlotSvg(plotPath, trained->second, plot);
       !status.isOk())
-    return fail(status.message());
+    return kTool.fail(status.message());
 
   std::cout << "\n";
   if (args.k != eval::kDefaultWeightedK || args.temperature != eval::kDefaultKnnTemperature)
     std::cout << "(weighted kNN with k = " << args.k << ", T = " << args.temperature
               << ")\n";
   std::cout << eval::formatEvalTable(rows) << "\n"
-            << "report: " << absolute(reportPath) << "\n"
-            << "embeddings: " << absolute(plotPath) << "\n";
+            << "report: " << runtime::absolutePath(reportPath) << "\n"
+            << "embeddings: " << runtime::absolutePath(plotPath) << "\n";
   return 0;
 }
 
@@ -373,13 +357,13 @@ int main(int argc, char **argv) {
   } catch (const CLI::CallForAllHelp &e) {
     return app.exit(e);
   } catch (const CLI::ParseError &e) {
-    return usageError(e.what());
+    return kTool.usageError(e.what());
   }
   // Nothing below throws by design; a failed allocation is still reported
   // as one line rather than an abort.
   try {
     return evaluateCheckpoint(args);
   } catch (const std::exception &e) {
-    return fail(std::string("unexpected failure: ") + e.what());
+    return kTool.fail(std::string("unexpected failure: ") + e.what());
   }
 }

@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 #include "simclr/Runtime/Augmenter.h"
 #include "simclr/Runtime/CliValidators.h"
+#include "simclr/Runtime/ToolDiagnostics.h"
 #include "simclr/Runtime/Dataset.h"
 #include "simclr/Runtime/EncoderFeatures.h"
 #include "simclr/Runtime/Executor.h"
@@ -47,8 +48,8 @@ using runtime::kAtLeastOne;
 
 namespace {
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+/// Its error lines and exit codes (ToolDiagnostics.h).
+constexpr runtime::ToolDiagnostics kTool{"simclr-train"};
 
 struct Arguments {
   std::string artifactDir;
@@ -69,17 +70,6 @@ struct Arguments {
   int64_t knnTrain = 5000;
   int64_t knnTest = 1000;
 };
-
-int fail(const std::string &message) {
-  std::cerr << "simclr-train: error: " << message << "\n";
-  return kExitFailure;
-}
-
-int usageError(const std::string &message) {
-  std::cerr << "simclr-train: error: " << message
-            << " (simclr-train --help lists the options)\n";
-  return kExitUsage;
-}
 
 /// The augmenter factory for `name` ("halide", "reference", or empty: Halide
 /// when built).
@@ -105,42 +95,36 @@ Expected<AugmenterFactory> augmenterFactory(std::string &name,
   return AugmenterFactory([policy] { return createReferenceAugmenter(policy); });
 }
 
-std::string absolute(const std::string &path) {
-  std::error_code ec;
-  fs::path result = fs::absolute(path, ec);
-  return ec ? path : result.lexically_normal().string();
-}
-
 int train(Arguments &args) {
   Expected<std::shared_ptr<const runtime::Artifact>> artifact =
       runtime::Artifact::load(args.artifactDir);
   if (!artifact)
-    return fail(artifact.status().message());
+    return kTool.fail(artifact.status().message());
   Expected<TrainingConfig> config = trainingConfigFromPlan((*artifact)->plan());
   if (!config)
-    return fail(args.artifactDir + ": " + config.status().message());
+    return kTool.fail(args.artifactDir + ": " + config.status().message());
   uint64_t seed = args.seed.value_or(config->seed);
 
   if (args.dataPath.empty()) {
     if (config->dataset != "fashion-mnist")
-      return usageError("the artifact trains on '" + config->dataset +
+      return kTool.usageError("the artifact trains on '" + config->dataset +
                         "'; pass its location with --data");
     args.dataPath = kDefaultFashionMnistDir;
   }
   Expected<ImageDataset> data =
       readDatasetSplit(args.dataPath, Split::kTrain, config->imageShape);
   if (!data)
-    return fail(data.status().message());
+    return kTool.fail(data.status().message());
   std::array<int64_t, 3> shape = {data->channels, data->height, data->width};
   if (shape != config->imageShape)
-    return fail(args.dataPath + ": images are " + std::to_string(shape[0]) + "x" +
+    return kTool.fail(args.dataPath + ": images are " + std::to_string(shape[0]) + "x" +
                 std::to_string(shape[1]) + "x" + std::to_string(shape[2]) +
                 " (CxHxW), the artifact was compiled for " +
                 std::to_string(config->imageShape[0]) + "x" +
                 std::to_string(config->imageShape[1]) + "x" +
                 std::to_string(config->imageShape[2]));
   if (data->count < config->batchSize)
-    return fail(args.dataPath + ": " + std::to_string(data->count) +
+    return kTool.fail(args.dataPath + ": " + std::to_string(data->count) +
                 " images, fewer than one batch of " + std::to_string(config->batchSize));
   if (data->count != config->datasetSize)
     std::cerr << "simclr-train: warning: " << args.dataPath << " holds "
@@ -159,23 +143,23 @@ int train(Arguments &args) {
   Expected<AugmenterFactory> augmenters =
       augmenterFactory(args.augment, config->augmentation, args.threads);
   if (!augmenters)
-    return usageError(augmenters.status().message());
+    return kTool.usageError(augmenters.status().message());
 
   runtime::ExecutorOptions executorOptions;
   executorOptions.threads = args.threads;
   Expected<std::unique_ptr<runtime::Executor>> executor =
       runtime::Executor::create(*artifact, executorOptions);
   if (!executor)
-    return fail(executor.status().message());
+    return kTool.fail(executor.status().message());
   // Resuming replaces the whole state from the checkpoint.
   if (Status status = (*executor)->initializeState(seed); !status.isOk())
-    return fail(status.message());
+    return kTool.fail(status.message());
   ExecutorModel model(**executor);
 
   RunRecord record;
-  record.artifactDir = absolute((*artifact)->directory());
+  record.artifactDir = runtime::absolutePath((*artifact)->directory());
   record.artifactIdentity = (*artifact)->identity();
-  record.dataPath = absolute(args.dataPath);
+  record.dataPath = runtime::absolutePath(args.dataPath);
   record.seed = seed;
   record.totalSteps = totalSteps;
   record.batchSize = config->batchSize;
@@ -195,18 +179,18 @@ int train(Arguments &args) {
   ImageDataset knnBank, knnQueries;
   if (args.knnEvery > 0) {
     if (static_cast<int64_t>(data->labels.size()) != data->count)
-      return usageError("--knn-every: " + args.dataPath +
+      return kTool.usageError("--knn-every: " + args.dataPath +
                         " has no labels; the kNN monitor needs them");
     Expected<ImageDataset> bank = subset(*data, 0, std::min(args.knnTrain, data->count));
     if (!bank)
-      return fail(bank.status().message());
+      return kTool.fail(bank.status().message());
     Expected<ImageDataset> test =
         readDatasetSplit(args.dataPath, Split::kTest, config->imageShape);
     if (!test)
-      return fail("--knn-every: " + test.status().message());
+      return kTool.fail("--knn-every: " + test.status().message());
     Expected<ImageDataset> queries = subset(*test, 0, std::min(args.knnTest, test->count));
     if (!queries)
-      return fail(queries.status().message());
+      return kTool.fail(queries.status().message());
     knnBank = std::move(*bank);
     knnQueries = std::move(*queries);
     options.knnEvery = args.knnEvery;
@@ -215,11 +199,11 @@ int train(Arguments &args) {
     };
   }
   if (Status status = installStopSignalHandlers(); !status.isOk())
-    return fail(status.message());
+    return kTool.fail(status.message());
 
   Expected<TrainingResult> result = runTraining(model, *data, *augmenters, options);
   if (!result)
-    return fail(result.status().message());
+    return kTool.fail(result.status().message());
   if (result->outcome == TrainingOutcome::kDiverged)
     std::cerr << result->message << "\n";
   return result->exitCode();
@@ -286,7 +270,7 @@ int main(int argc, char **argv) {
   } catch (const CLI::CallForAllHelp &e) {
     return app.exit(e);
   } catch (const CLI::ParseError &e) {
-    return usageError(e.what());
+    return kTool.usageError(e.what());
   }
   if (seedOption->count())
     args.seed = seed;
