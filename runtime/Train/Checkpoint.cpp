@@ -126,11 +126,12 @@ StateMetadata checkpointMetadata(const CheckpointInfo &info) {
   };
 }
 
-Expected<CheckpointInfo> readCheckpointInfo(const std::string &path) {
-  Expected<SafetensorsReader> reader = SafetensorsReader::open(path);
-  if (!reader)
-    return reader.takeStatus();
-  const std::map<std::string, std::string> &metadata = reader->metadata();
+namespace {
+
+/// The CheckpointInfo in `metadata`, the header of the file at `path`.
+Expected<CheckpointInfo>
+checkpointInfoFromMetadata(const std::string &path,
+                           const std::map<std::string, std::string> &metadata) {
   auto get = [&](const char *key) -> Expected<std::string> {
     auto it = metadata.find(key);
     if (it == metadata.end())
@@ -181,11 +182,26 @@ Expected<CheckpointInfo> readCheckpointInfo(const std::string &path) {
   return info;
 }
 
-Expected<bool> hasCheckpointMetadata(const std::string &path) {
+} // namespace
+
+Expected<CheckpointInfo> readCheckpointInfo(const std::string &path) {
   Expected<SafetensorsReader> reader = SafetensorsReader::open(path);
   if (!reader)
     return reader.takeStatus();
-  return reader->metadata().count(kKeyFormat) != 0;
+  return checkpointInfoFromMetadata(path, reader->metadata());
+}
+
+Expected<std::optional<CheckpointInfo>>
+readCheckpointInfoIfPresent(const std::string &path) {
+  Expected<SafetensorsReader> reader = SafetensorsReader::open(path);
+  if (!reader)
+    return reader.takeStatus();
+  if (!reader->metadata().count(kKeyFormat))
+    return std::optional<CheckpointInfo>();
+  Expected<CheckpointInfo> info = checkpointInfoFromMetadata(path, reader->metadata());
+  if (!info)
+    return info.takeStatus();
+  return std::optional<CheckpointInfo>(std::move(*info));
 }
 
 Expected<CheckpointInfo> writeCheckpoint(const std::string &runDir,

@@ -130,25 +130,21 @@ int evaluateCheckpoint(Arguments &args) {
   std::error_code ec;
   if (!fs::is_regular_file(args.checkpoint, ec))
     return kTool.fail(args.checkpoint + ": no such checkpoint file");
-  Expected<bool> isCheckpoint = hasCheckpointMetadata(args.checkpoint);
-  if (!isCheckpoint)
-    return kTool.fail(isCheckpoint.status().message());
-  std::optional<CheckpointInfo> info;
+  Expected<std::optional<CheckpointInfo>> read = readCheckpointInfoIfPresent(args.checkpoint);
+  if (!read)
+    return kTool.fail(read.status().message());
+  const std::optional<CheckpointInfo> &info = *read;
   std::optional<RunRecord> record;
   std::string runDir;
-  if (*isCheckpoint) {
-    Expected<CheckpointInfo> read = readCheckpointInfo(args.checkpoint);
-    if (!read)
-      return kTool.fail(read.status().message());
-    info = *read;
+  if (info) {
     runDir = runDirOfCheckpoint(args.checkpoint);
     if (Expected<RunRecord> readRecord = readRunRecord(runDir))
       record = *readRecord;
     else if (args.artifactDir.empty())
       return kTool.fail(readRecord.status().code() == StatusCode::kNotFound
-                      ? args.checkpoint + ": no " + runRecordPath(runDir) +
-                            " to find its artifact; pass --artifact"
-                      : readRecord.status().message());
+                            ? args.checkpoint + ": no " + runRecordPath(runDir) +
+                                  " to find its artifact; pass --artifact"
+                            : readRecord.status().message());
     if (args.artifactDir.empty())
       args.artifactDir = record->artifactDir;
   } else {
@@ -157,9 +153,9 @@ int evaluateCheckpoint(Arguments &args) {
     // Executor::loadState still checks every name, dtype and shape.
     if (args.artifactDir.empty())
       return kTool.fail(args.checkpoint + ": not a simclr-train checkpoint (its metadata has no '" +
-                  kCheckpointFormatKey +
-                  "'); to evaluate it as weights, pass the artifact whose network "
-                  "they fit with --artifact");
+                        kCheckpointFormatKey +
+                        "'); to evaluate it as weights, pass the artifact whose network "
+                        "they fit with --artifact");
     runDir = fs::path(args.checkpoint).parent_path().string();
     if (runDir.empty())
       runDir = ".";
@@ -171,9 +167,9 @@ int evaluateCheckpoint(Arguments &args) {
     return kTool.fail(artifact.status().message());
   if (info && (*artifact)->identity() != info->artifactIdentity)
     return kTool.fail(args.checkpoint + ": written by artifact " + info->artifactIdentity +
-                ", but " + args.artifactDir + " is artifact " +
-                (*artifact)->identity() + "; pass the artifact that trained it with "
-                "--artifact");
+                      ", but " + args.artifactDir + " is artifact " +
+                      (*artifact)->identity() + "; pass the artifact that trained it with "
+                      "--artifact");
   Expected<TrainingConfig> config = trainingConfigFromPlan((*artifact)->plan());
   if (!config)
     return kTool.fail(args.artifactDir + ": " + config.status().message());
@@ -186,7 +182,7 @@ int evaluateCheckpoint(Arguments &args) {
       args.dataPath = kDefaultFashionMnistDir;
     else
       return kTool.usageError("the artifact trains on '" + config->dataset +
-                        "'; pass its location with --data");
+                              "'; pass its location with --data");
   }
   Expected<ImageDataset> train =
       readDatasetSplit(args.dataPath, Split::kTrain, config->imageShape);
@@ -264,7 +260,7 @@ int evaluateCheckpoint(Arguments &args) {
     Expected<eval::FeatureMatrix> testPixels = eval::rawPixelFeatures(*test);
     if (!trainPixels || !testPixels)
       return kTool.fail(args.dataPath + ": " +
-                  (!trainPixels ? trainPixels.status() : testPixels.status()).message());
+                        (!trainPixels ? trainPixels.status() : testPixels.status()).message());
     row = evaluate("raw pixels", *trainPixels, *testPixels, args);
     if (!row)
       return kTool.fail(row.status().message());

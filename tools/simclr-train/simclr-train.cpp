@@ -108,7 +108,7 @@ int train(Arguments &args) {
   if (args.dataPath.empty()) {
     if (config->dataset != "fashion-mnist")
       return kTool.usageError("the artifact trains on '" + config->dataset +
-                        "'; pass its location with --data");
+                              "'; pass its location with --data");
     args.dataPath = kDefaultFashionMnistDir;
   }
   Expected<ImageDataset> data =
@@ -118,14 +118,14 @@ int train(Arguments &args) {
   std::array<int64_t, 3> shape = {data->channels, data->height, data->width};
   if (shape != config->imageShape)
     return kTool.fail(args.dataPath + ": images are " + std::to_string(shape[0]) + "x" +
-                std::to_string(shape[1]) + "x" + std::to_string(shape[2]) +
-                " (CxHxW), the artifact was compiled for " +
-                std::to_string(config->imageShape[0]) + "x" +
-                std::to_string(config->imageShape[1]) + "x" +
-                std::to_string(config->imageShape[2]));
+                      std::to_string(shape[1]) + "x" + std::to_string(shape[2]) +
+                      " (CxHxW), the artifact was compiled for " +
+                      std::to_string(config->imageShape[0]) + "x" +
+                      std::to_string(config->imageShape[1]) + "x" +
+                      std::to_string(config->imageShape[2]));
   if (data->count < config->batchSize)
     return kTool.fail(args.dataPath + ": " + std::to_string(data->count) +
-                " images, fewer than one batch of " + std::to_string(config->batchSize));
+                      " images, fewer than one batch of " + std::to_string(config->batchSize));
   if (data->count != config->datasetSize)
     std::cerr << "simclr-train: warning: " << args.dataPath << " holds "
               << data->count << " images, the artifact was compiled for "
@@ -180,7 +180,7 @@ int train(Arguments &args) {
   if (args.knnEvery > 0) {
     if (static_cast<int64_t>(data->labels.size()) != data->count)
       return kTool.usageError("--knn-every: " + args.dataPath +
-                        " has no labels; the kNN monitor needs them");
+                              " has no labels; the kNN monitor needs them");
     Expected<ImageDataset> bank = subset(*data, 0, std::min(args.knnTrain, data->count));
     if (!bank)
       return kTool.fail(bank.status().message());

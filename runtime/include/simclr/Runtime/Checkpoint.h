@@ -78,12 +78,13 @@ StateMetadata checkpointMetadata(const CheckpointInfo &info);
 /// key, another format version kInvalidArgument).
 Expected<CheckpointInfo> readCheckpointInfo(const std::string &path);
 
-/// Whether the safetensors file at `path` carries simclr-train's checkpoint
-/// metadata (its "simclr.checkpoint_format" key) or is plain weights, such
-/// as another framework's state exported under the artifact's names
-/// (bench/pytorch_simclr.py --mode train). Errors: the file does not open or
-/// parse (SafetensorsReader's messages).
-Expected<bool> hasCheckpointMetadata(const std::string &path);
+/// readCheckpointInfo for a file that may also be plain weights: nothing
+/// when its metadata has no kCheckpointFormatKey (such as another
+/// framework's state exported under the artifact's names,
+/// bench/pytorch_simclr.py --mode train), the checkpoint's metadata
+/// otherwise, with readCheckpointInfo's errors.
+Expected<std::optional<CheckpointInfo>>
+readCheckpointInfoIfPresent(const std::string &path);
 
 /// Saves `model` as checkpoint `info.step` of `runDir` (creating the
 /// directories), then deletes older checkpoints beyond the newest
