@@ -355,6 +355,19 @@ class TwoViews(torch.utils.data.Dataset):
         return self.policy(x), self.policy(x)
 
 
+def two_view_loader(spec, batch, args, persistent):
+    """(image count, DataLoader) over the Fashion-MNIST training images in
+    args.data: shuffled with args.seed, whole batches only, both views
+    augmented by the spec's policy in args.workers processes (kept across
+    epochs when `persistent`)."""
+    images = read_idx_images(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
+    loader = torch.utils.data.DataLoader(
+        TwoViews(images, build_policy(spec)), batch_size=batch, shuffle=True, drop_last=True,
+        num_workers=args.workers, persistent_workers=persistent and args.workers > 0,
+        generator=torch.Generator().manual_seed(args.seed))
+    return len(images), loader
+
+
 # ------------------------------------------------------------- timing ----
 
 def train_step(model, optimizer, views, tau):
@@ -392,11 +405,7 @@ def measure_step(model, optimizer, spec, batch, args):
 def measure_augment(model, optimizer, spec, batch, args):
     if spec["data"].get("dataset") != "fashion-mnist":
         return {"skipped": "augment mode reads Fashion-MNIST only"}
-    images = read_idx_images(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
-    loader = torch.utils.data.DataLoader(
-        TwoViews(images, build_policy(spec)), batch_size=batch, shuffle=True, drop_last=True,
-        num_workers=args.workers, persistent_workers=False,
-        generator=torch.Generator().manual_seed(args.seed))
+    _, loader = two_view_loader(spec, batch, args, persistent=False)
     tau = spec.get("loss", {}).get("temperature", 0.5)
     it = iter(loader)
     wait = compute = 0.0
@@ -466,19 +475,15 @@ def train(model, optimizer, spec, batch, args):
     safetensors) to args.out."""
     if spec["data"].get("dataset") != "fashion-mnist":
         sys.exit("pytorch_simclr.py: train mode reads Fashion-MNIST only")
-    images = read_idx_images(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
+    image_count, loader = two_view_loader(spec, batch, args, persistent=True)
     schedule, opt = spec.get("schedule", {}), spec.get("optimizer", {})
     epochs = args.epochs or schedule.get("epochs", 100)
-    steps_per_epoch = min(spec["data"].get("train_images", len(images)), len(images)) // batch
+    steps_per_epoch = min(spec["data"].get("train_images", image_count), image_count) // batch
     warmup_steps = steps_per_epoch * schedule.get("warmup_epochs", 0)
     total_steps = steps_per_epoch * epochs
     base_lr = opt.get("lr", 0.3)
     final_lr = base_lr * schedule.get("final_lr_fraction", 0.0)
     tau = spec.get("loss", {}).get("temperature", 0.5)
-    loader = torch.utils.data.DataLoader(
-        TwoViews(images, build_policy(spec)), batch_size=batch, shuffle=True, drop_last=True,
-        num_workers=args.workers, persistent_workers=args.workers > 0,
-        generator=torch.Generator().manual_seed(args.seed))
     start = time.perf_counter()
     step = 0
     for epoch in range(epochs):
