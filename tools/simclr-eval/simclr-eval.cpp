@@ -346,15 +346,8 @@ int main(int argc, char **argv) {
   app.add_option("--max-test", args.maxTest, "Use only the first M test images (0: all)")
       ->check(CLI::NonNegativeNumber);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp &e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp &e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError &e) {
-    return kTool.usageError(e.what());
-  }
+  if (std::optional<int> exitCode = runtime::parseCommandLine(app, argc, argv, kTool))
+    return *exitCode;
   // Nothing below throws by design; a failed allocation is still reported
   // as one line rather than an abort.
   try {

@@ -263,15 +263,8 @@ int main(int argc, char **argv) {
                  "kNN monitor: the first M test images are its queries")
       ->check(kAtLeastOne);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp &e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp &e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError &e) {
-    return kTool.usageError(e.what());
-  }
+  if (std::optional<int> exitCode = runtime::parseCommandLine(app, argc, argv, kTool))
+    return *exitCode;
   if (seedOption->count())
     args.seed = seed;
   return train(args);

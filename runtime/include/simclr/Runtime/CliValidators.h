@@ -1,16 +1,20 @@
 //===- CliValidators.h - Command-line checks the runtime tools share -*- C++ -*-===//
 //
-// CLI11 validators for simclr-train and simclr-eval. CLI11's PositiveNumber
-// says "not in range 0 to 1.79e308"; these say what is wrong in words.
+// CLI11 validators for simclr-train and simclr-eval (CLI11's PositiveNumber
+// says "not in range 0 to 1.79e308"; these say what is wrong in words), and
+// the parse both run.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SIMCLR_RUNTIME_CLIVALIDATORS_H
 #define SIMCLR_RUNTIME_CLIVALIDATORS_H
 
+#include "simclr/Runtime/ToolDiagnostics.h"
+
 #include <CLI/CLI.hpp>
 
 #include <cmath>
 #include <exception>
+#include <optional>
 #include <string>
 
 namespace simclr::runtime {
@@ -39,6 +43,23 @@ inline const CLI::Validator kPositiveReal(
       return "must be a number greater than 0, got '" + text + "'";
     },
     "REAL>0");
+
+/// Parses the command line into `app`'s options. Returns the exit code when
+/// the tool is done already: help printed (0), or a bad argument reported
+/// as `tool`'s usage error (kExitUsage); nothing when it should go on.
+inline std::optional<int> parseCommandLine(CLI::App &app, int argc, char **argv,
+                                           const ToolDiagnostics &tool) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    return tool.usageError(e.what());
+  }
+  return std::nullopt;
+}
 
 } // namespace simclr::runtime
 
