@@ -15,6 +15,9 @@ packages=(
   libopenblas-dev libdnnl-dev libblis-dev
   # Tests.
   googletest libgtest-dev libgmock-dev
+  # bench/venv.sh: a venv of Debian's python3 with PyTorch 2.x from PyPI; torch.compile
+  # builds C++ (g++ above) against Python.h.
+  python3-venv python3-dev
   # Real data for the main job.
   dataset-fashion-mnist
 )
