@@ -1,7 +1,8 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """pytorch_simclr.py - a spec's SimCLR setup in PyTorch: step speed and training.
 
-The eager-PyTorch baseline of bench/compare.sh (docs/benchmarks.md). Builds
+The PyTorch baseline of bench/compare.sh (docs/benchmarks.md), eager or
+under torch.compile. Builds
 the network a simclrc spec describes (frontend/lib/NetworkBuilder.cpp: a
 ResNet with the `small` 3x3 stride-1 stem and no max-pool or the `imagenet`
 7x7/2 stem and max-pool, basic or bottleneck blocks, stage widths
@@ -33,18 +34,42 @@ Three modes, all with torch.set_num_threads(THREADS) (default 2):
            `simclr-eval OUT --artifact DIR` (bench/compare.sh
            --accuracy-epochs).
 
+--compile (step and augment modes) runs the same step under torch.compile
+(default mode, inductor's C++/OpenMP backend on the CPU): the forward of
+both views and NT-Xent are one compiled function, whose backward
+AOTAutograd compiles ahead of time as well (loss.backward() runs that
+compiled graph), and the optimizer step is a second compiled function, as
+PyTorch's "compiling the optimizer" recipe does; only zero_grad and the two
+calls stay in Python. (Compiled autograd would also trace the backward()
+call itself; it is experimental, and the backward graph is compiled without
+it.) The warm-up absorbs the compilation: at least W >= 1 steps, and in step
+mode up to MAX_EXTRA_WARMUP more while the last one still compiled
+(warmup_steps says how many ran); compile_s is the time they took beyond as
+many timed-median steps, first_step_s the first one's, and graphs compiled
+during the timed steps are counted (timed_recompiles, with a warning).
+Then a fresh eager copy of the model (same seed) runs the same first steps
+and both losses are printed and checked against each other (LOSS_RTOL): the
+compiled step must compute what the eager one does. The train mode stays
+eager (its schedule changes the rate every step, which the compiled
+optimizer would recompile for). In augment mode worker_peak_rss_mib then
+also covers inductor's compile workers.
+
+Step times are reported as the mean (ms_per_step, images_per_s) and the
+median (median_ms, median_images_per_s) of the N timed steps.
 images/s counts the batch N per step, not the 2N views. Peak RSS comes from
 getrusage: the main process (after `step`, then after `augment`) and the
 largest reaped worker. Prints one JSON object.
 
-    /usr/bin/python3 bench/pytorch_simclr.py examples/fashion-mnist.toml \\
+    PY=$(bench/venv.sh)
+    $PY bench/pytorch_simclr.py examples/fashion-mnist.toml \\
         --batch 64 --steps 3 --warmup 1 --mode both
-    /usr/bin/python3 bench/pytorch_simclr.py examples/fashion-mnist.toml \\
+    $PY bench/pytorch_simclr.py examples/fashion-mnist.toml \\
+        --batch 64 --steps 5 --warmup 2 --mode step --compile
+    $PY bench/pytorch_simclr.py examples/fashion-mnist.toml \\
         --mode train --epochs 2 --out /tmp/pt.safetensors --artifact ART_DIR
 
-Needs Debian's python3-torch and python3-torchvision (/usr/bin/python3; the
-`python3` on PATH may lack them). torch 1.13 has no torch.compile: this is
-eager mode.
+Needs torch 2.x and torchvision: the venv bench/venv.sh makes (its python
+is what it prints). Debian 12's python3-torch (1.13) has no torch.compile.
 """
 import argparse
 import gzip
@@ -53,6 +78,7 @@ import math
 import os
 import re
 import resource
+import statistics
 import struct
 import sys
 import time
@@ -73,6 +99,19 @@ ARCHS = {  # docs/spec-format.md, [encoder] arch
 }
 DEFAULT_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 KIB_PER_MIB = 1024.0  # ru_maxrss is in KiB on Linux
+# torch.compile against eager, same weights and views: the first step's loss
+# differs only by float32 rounding in reductions that inductor orders and
+# fuses differently, the second's also by that rounding carried through one
+# backward and one optimizer update. Measured: 0.9e-7 to 2.1e-7 relative
+# (the Fashion-MNIST spec with AdamW at batch 16; the CIFAR spec's LARS on a
+# 1/8-width ResNet-10 at batch 8). 1e-4 leaves room for deeper networks and
+# larger batches, and still catches a step that computes something else.
+LOSS_RTOL = 1e-4
+LOSS_CHECK_STEPS = 2  # compared steps: the forward alone, then after one update
+# --compile: warm-up steps beyond --warmup while the last one still compiled
+# (the optimizer's first step creates its state, which the second one
+# compiles for: LARS's momentum buffers on the CIFAR spec).
+MAX_EXTRA_WARMUP = 3
 
 
 # ---------------------------------------------------------------- spec ----
@@ -370,16 +409,66 @@ def two_view_loader(spec, batch, args, persistent):
 
 # ------------------------------------------------------------- timing ----
 
-def train_step(model, optimizer, views, tau):
-    optimizer.zero_grad(set_to_none=True)
-    loss = nt_xent(model(views), tau)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
+def make_train_step(model, optimizer, tau, compiled):
+    """The train step, views (2N x C x H x W) -> the loss before the update.
+    With `compiled`: forward + NT-Xent and the optimizer step are two
+    torch.compile'd functions, and AOTAutograd compiles the backward of the
+    first (the module docstring says why this split)."""
+
+    def forward_loss(views):
+        return nt_xent(model(views), tau)
+
+    def optimizer_step():
+        optimizer.step()
+
+    if compiled:
+        forward_loss = torch.compile(forward_loss)
+        optimizer_step = torch.compile(optimizer_step)
+
+    def step(views):
+        optimizer.zero_grad(set_to_none=True)
+        loss = forward_loss(views)
+        loss.backward()
+        optimizer_step()
+        return loss.item()
+
+    return step
+
+
+def compiled_graphs():
+    """How many graphs torch.compile has compiled in this process so far
+    (dynamo's own counter; torch 2.x has no public one)."""
+    from torch._dynamo.utils import counters
+    return counters["stats"]["unique_graphs"]
 
 
 def peak_rss_mib(who=resource.RUSAGE_SELF):
     return resource.getrusage(who).ru_maxrss / KIB_PER_MIB
+
+
+def build_setup(spec, seed):
+    """(model in training mode, optimizer), the weights drawn from `seed`."""
+    torch.manual_seed(seed)
+    model = build_model(spec)
+    model.train()
+    return model, build_optimizer(model, spec)
+
+
+def check_compiled_losses(spec, args, views, tau, compiled_losses):
+    """The losses of the same first steps in eager mode, from a fresh model
+    and optimizer with the same weights; exits unless each is within
+    LOSS_RTOL of the compiled step's."""
+    model, optimizer = build_setup(spec, args.seed)
+    step = make_train_step(model, optimizer, tau, compiled=False)
+    eager_losses = [step(views) for _ in compiled_losses]
+    for i, (eager, compiled) in enumerate(zip(eager_losses, compiled_losses)):
+        difference = abs(compiled - eager) / abs(eager)
+        print(f"pytorch_simclr.py: step {i + 1} loss: eager {eager:.7f}, torch.compile "
+              f"{compiled:.7f} (relative difference {difference:.1e})", file=sys.stderr)
+        if not difference <= LOSS_RTOL:
+            sys.exit(f"pytorch_simclr.py: torch.compile's step {i + 1} loss differs from "
+                     f"eager's by more than {LOSS_RTOL:g} (relative)")
+    return eager_losses
 
 
 def measure_step(model, optimizer, spec, batch, args):
@@ -387,19 +476,42 @@ def measure_step(model, optimizer, spec, batch, args):
     h, w = view_size(spec)
     views = torch.randn(2 * batch, c, h, w, generator=torch.Generator().manual_seed(args.seed))
     tau = spec.get("loss", {}).get("temperature", 0.5)
-    for _ in range(args.warmup):
-        train_step(model, optimizer, views, tau)
+    step = make_train_step(model, optimizer, tau, args.compile)
+    warmup_s, warmup_losses = [], []
+    graphs = compiled_graphs() if args.compile else 0
+    while len(warmup_s) < args.warmup + MAX_EXTRA_WARMUP:
+        start = time.perf_counter()
+        warmup_losses.append(step(views))
+        warmup_s.append(time.perf_counter() - start)
+        compiled_now = args.compile and compiled_graphs() != graphs
+        graphs = compiled_graphs() if args.compile else 0
+        if len(warmup_s) >= args.warmup and not compiled_now:
+            break
     times = []
     for _ in range(args.steps):
         start = time.perf_counter()
-        loss = train_step(model, optimizer, views, tau)
+        loss = step(views)
         times.append(time.perf_counter() - start)
     if not math.isfinite(loss):
         sys.exit(f"pytorch_simclr.py: the loss is {loss}")
-    total = sum(times)
-    return {"images_per_s": batch * len(times) / total, "ms_per_step": 1000 * total / len(times),
-            "median_ms": 1000 * sorted(times)[len(times) // 2], "loss": loss,
-            "peak_rss_mib": peak_rss_mib()}
+    total, median = sum(times), statistics.median(times)
+    result = {"images_per_s": batch * len(times) / total, "ms_per_step": 1000 * total / len(times),
+              "median_ms": 1000 * median, "median_images_per_s": batch / median, "loss": loss,
+              "peak_rss_mib": peak_rss_mib()}
+    if args.compile:
+        compiled_losses = warmup_losses[:LOSS_CHECK_STEPS]
+        result.update({
+            "compile_s": max(0.0, sum(warmup_s) - len(warmup_s) * median),
+            "first_step_s": warmup_s[0], "warmup_steps": len(warmup_s),
+            "graphs": compiled_graphs(),
+            "timed_recompiles": compiled_graphs() - graphs,
+            "compiled_losses": compiled_losses,
+            "eager_losses": check_compiled_losses(spec, args, views, tau, compiled_losses)})
+        if result["timed_recompiles"]:
+            print(f"pytorch_simclr.py: warning: torch.compile compiled "
+                  f"{result['timed_recompiles']} more graphs during the timed steps; "
+                  "more --warmup steps would keep that out of the timing", file=sys.stderr)
+    return result
 
 
 def measure_augment(model, optimizer, spec, batch, args):
@@ -407,13 +519,14 @@ def measure_augment(model, optimizer, spec, batch, args):
         return {"skipped": "augment mode reads Fashion-MNIST only"}
     _, loader = two_view_loader(spec, batch, args, persistent=False)
     tau = spec.get("loss", {}).get("temperature", 0.5)
+    step = make_train_step(model, optimizer, tau, args.compile)
     it = iter(loader)
     wait = compute = 0.0
     for i in range(args.warmup + args.augment_steps):
         start = time.perf_counter()
         v0, v1 = next(it)
         fetched = time.perf_counter()
-        train_step(model, optimizer, torch.cat([v0, v1]), tau)
+        step(torch.cat([v0, v1]))
         done = time.perf_counter()
         if i >= args.warmup:  # the first batches include the workers' start
             wait += fetched - start
@@ -484,6 +597,7 @@ def train(model, optimizer, spec, batch, args):
     base_lr = opt.get("lr", 0.3)
     final_lr = base_lr * schedule.get("final_lr_fraction", 0.0)
     tau = spec.get("loss", {}).get("temperature", 0.5)
+    train_step = make_train_step(model, optimizer, tau, compiled=False)
     start = time.perf_counter()
     step = 0
     for epoch in range(epochs):
@@ -493,7 +607,7 @@ def train(model, optimizer, spec, batch, args):
                 break
             for group in optimizer.param_groups:
                 group["lr"] = lr_warmup_cosine(step, base_lr, final_lr, warmup_steps, total_steps)
-            loss = train_step(model, optimizer, torch.cat([v0, v1]), tau)
+            loss = train_step(torch.cat([v0, v1]))
             if not math.isfinite(loss):
                 sys.exit(f"pytorch_simclr.py: the loss is {loss} at step {step}")
             losses.append(loss)
@@ -529,19 +643,22 @@ def main():
                              "are checked against its state names and shapes")
     parser.add_argument("--data", default=DEFAULT_FASHION_MNIST)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--compile", action="store_true",
+                        help="step and augment modes: the step under torch.compile")
     args = parser.parse_args()
     if args.mode == "train" and not args.out:
         parser.error("train mode needs --out FILE.safetensors")
+    if args.compile and args.mode == "train":
+        parser.error("--compile times the step and augment modes; train mode is eager")
+    if args.compile and args.warmup < 1:
+        parser.error("--compile needs --warmup 1 or more: the first step compiles")
 
     spec = read_spec(args.spec)
     batch = args.batch or spec["data"]["batch_size"]
     torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    model = build_model(spec)
-    model.train()
-    optimizer = build_optimizer(model, spec)
+    model, optimizer = build_setup(spec, args.seed)
     result = {"spec": args.spec, "batch": batch, "threads": args.threads,
-              "torch": torch.__version__,
+              "torch": torch.__version__, "compile": args.compile,
               "optimizer": spec.get("optimizer", {}).get("kind", "lars"),
               "parameters": sum(p.numel() for p in model.parameters())}
     if args.mode in ("step", "both"):
