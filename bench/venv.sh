@@ -8,8 +8,10 @@
 # bench/compare.sh calls it; run bench/pytorch_simclr.py and
 # bench/augment_torchvision.py with the python it prints.
 #
-# Where: $SIMCLR_BENCH_VENV, else ${XDG_CACHE_HOME:-~/.cache}/simclrc/bench-venv
-# (outside the work tree: it survives `git clean` and serves every checkout).
+# Where: $SIMCLR_BENCH_VENV, else ${XDG_CACHE_HOME:-~/.cache}/simclrc-bench-venv
+# (outside the work tree: it survives `git clean` and serves every checkout;
+# beside, not inside, simclrc's kernel cache ~/.cache/simclrc, so clearing
+# that keeps the venv).
 # What: bench/requirements.txt (torch, torchvision and everything they pull
 # in, each pinned), installed with pip from PyPI into a venv of Debian's
 # /usr/bin/python3 (Python 3.11; scripts/setup.sh installs python3-venv, and
@@ -24,8 +26,8 @@
 # machines cannot reach (only Debian's archive and PyPI can be); PyPI's
 # Linux x86_64 wheel is the CUDA build, and it cannot even be imported
 # without the NVIDIA libraries it links (with --no-deps `import torch` fails
-# on libcufile.so.0), so they come along: about 4.5 GB installed, a few
-# minutes to create on a fast link. The CUDA code is never called: the
+# on libcufile.so.0), so they come along: 2.8 GiB of wheels, 5.5 GB
+# installed, about 2 minutes to create on a fast link. The CUDA code is never called: the
 # benchmarks run on the CPU. Debian 12's python3-torch (1.13) has no
 # torch.compile; it stays what scripts/make_pytorch_goldens.py uses.
 set -euo pipefail
@@ -33,7 +35,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 requirements="$root/bench/requirements.txt"
 base_python=/usr/bin/python3  # Debian's; what scripts/setup.sh provides
-venv="${SIMCLR_BENCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/simclrc/bench-venv}"
+venv="${SIMCLR_BENCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/simclrc-bench-venv}"
 stamp_name=simclrc-bench-pins.txt
 
 check_only=0
@@ -64,7 +66,7 @@ if ! is_current; then
     [[ -f $include/Python.h ]] ||
       fail "$include/Python.h is missing (torch.compile builds against it); run scripts/setup.sh as root (python3-dev)"
     command -v g++ >/dev/null || fail "g++ is missing (torch.compile's C++ backend); run scripts/setup.sh as root"
-    say "creating $venv from bench/requirements.txt (PyPI, about 3 GB to download; once)"
+    say "creating $venv from bench/requirements.txt (PyPI, 2.8 GiB to download; once)"
     start=$(date +%s)
     rm -rf "$venv"
     "$base_python" -m venv "$venv"
