@@ -1,25 +1,32 @@
 #!/usr/bin/env bash
-# compare.sh - simclrc against eager PyTorch on one spec, per batch size.
+# compare.sh - simclrc against PyTorch, eager and torch.compile, on one spec, per batch size.
 #
 #   bench/compare.sh [--spec SPEC] [--batches "64 128 256"] [--steps N]
 #                    [--warmup W] [--train-steps M] [--threads T]
-#                    [--no-augment] [--svg PATH|none] [--build DIR]
-#                    [--accuracy-epochs E] [--seeds "0 1 2"]
+#                    [--no-augment] [--no-compile] [--svg PATH|none]
+#                    [--build DIR] [--accuracy-epochs E] [--seeds "0 1 2"]
 #                    [--eval-max-train N]
 #
 # Builds nothing: needs BUILD/bin/{simclrc,simclr-train-step-bench,
-# simclr-train} (default build/) and /usr/bin/python3 with Debian's torch and
-# torchvision. For every batch size it writes a copy of the spec with
+# simclr-train,simclr-eval,simclr-augment-bench} (default build/). Its Python
+# is bench/venv.sh's venv (torch 2.x and torchvision from PyPI): the first
+# run creates it (a few minutes, about 3 GB downloaded), later runs reuse it
+# without the network. For every batch size it writes a copy of the spec with
 # data.batch_size changed, then, back to back:
 #   1. compiles it with simclrc into a fresh --cache-dir (cold: the host
 #      compiler runs) and again into the same cache (cached);
-#   2. times the train step alone on random views: simclr-train-step-bench
-#      and bench/pytorch_simclr.py --mode step (W warm-up, N timed steps);
+#   2. times the train step alone on random views, W warm-up and N timed
+#      steps (default 5), median step time: simclr-train-step-bench,
+#      bench/pytorch_simclr.py --mode step (eager) and, unless --no-compile,
+#      the same with --compile (torch.compile of the whole step: forward,
+#      NT-Xent, backward, optimizer; inductor's cache fresh per batch size,
+#      so its compile time is cold too; the warm-up runs on until nothing
+#      compiles, and the first losses are checked against eager);
 #   3. unless --no-augment (or the dataset is not Fashion-MNIST): trains
 #      W + M steps with augmentation and data loading included: simclr-train
 #      (Halide augmentation on background threads; figures from its
 #      metrics.csv without the first W steps) and pytorch_simclr.py --mode
-#      augment (torchvision in 2 DataLoader workers).
+#      augment (eager; torchvision in 2 DataLoader workers).
 #   4. unless --no-augment: augmentation alone, per policy (Fashion-MNIST
 #      and CIFAR-10, as bench/augment_bench.cpp fixes them) at the last
 #      batch size: simclr-augment-bench (Halide, T threads) against
@@ -34,8 +41,9 @@
 #      10000, and the whole test split; PyTorch's weights go in under
 #      simclrc's state names with --artifact). --batches "" runs this part
 #      alone.
-# Then prints the tables (ratios simclrc / PyTorch; images/s count the batch
-# N per step) and writes an SVG plot of images/s per batch size (default
+# Then prints the tables (ratios simclrc / PyTorch eager and simclrc /
+# torch.compile; the train step's figures come from the median step time;
+# images/s count the batch N per step) and writes an SVG plot of images/s per batch size (default
 # docs/images/bench-batch.svg; --svg none skips it). Results stay in a temp
 # directory whose path is printed.
 set -euo pipefail
@@ -43,17 +51,17 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 spec="$root/examples/fashion-mnist.toml"
 batches="64 128 256"
-steps=3
+steps=5
 warmup=2
 train_steps=10
 threads=2
 augment=1
+compile=1
 svg="$root/docs/images/bench-batch.svg"
 build="$root/build"
 accuracy_epochs=0
 seeds="0 1 2"
 eval_max_train=10000
-python=/usr/bin/python3  # Debian's, with torch; the python3 on PATH may lack it
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
@@ -65,6 +73,7 @@ while [[ $# -gt 0 ]]; do
     --train-steps) train_steps="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --no-augment) augment=0; shift ;;
+    --no-compile) compile=0; shift ;;
     --svg) svg="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
     --accuracy-epochs) accuracy_epochs="$2"; shift 2 ;;
@@ -86,6 +95,8 @@ if [[ $accuracy_epochs != 0 && $fashion_mnist == 0 ]]; then
   echo "compare.sh: error: --accuracy-epochs trains on Fashion-MNIST; $spec trains on another dataset" >&2
   exit 2
 fi
+
+python="$("$root/bench/venv.sh")"  # creates the venv on the first run
 
 work="$(mktemp -d /tmp/simclr-compare.XXXXXX)"
 results="$work/results.jsonl"
@@ -125,10 +136,18 @@ for batch in $batches; do
   echo "== batch $batch: train step, simclrc"
   ours=$("$build/bin/simclr-train-step-bench" "$work/$name" --steps "$steps" \
            --warmup "$warmup" --threads "$threads" | tee /dev/stderr | sed -n 's/^json: //p')
-  echo "== batch $batch: train step, PyTorch"
+  echo "== batch $batch: train step, PyTorch eager"
   theirs=$("$python" "$root/bench/pytorch_simclr.py" "$copy" --batch "$batch" --mode step \
              --steps "$steps" --warmup "$warmup" --threads "$threads")
   echo "   $theirs"
+  compiled='null'
+  if [[ $compile == 1 ]]; then
+    echo "== batch $batch: train step, PyTorch torch.compile"
+    compiled=$(TORCHINDUCTOR_CACHE_DIR="$work/inductor-cache-$batch" "$python" \
+                 "$root/bench/pytorch_simclr.py" "$copy" --batch "$batch" --mode step --compile \
+                 --steps "$steps" --warmup "$warmup" --threads "$threads")
+    echo "   $compiled"
+  fi
 
   ours_aug='null'; theirs_aug='null'
   if [[ $augment == 1 ]]; then
@@ -148,8 +167,8 @@ for batch in $batches; do
                    --threads "$threads" | "$python" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["augment"]))')
     echo "   $theirs_aug"
   fi
-  printf '{"batch": %s, "compile_cold_s": %s, "compile_cached_s": %s, "simclrc": %s, "pytorch": %s, "simclrc_aug": %s, "pytorch_aug": %s}\n' \
-    "$batch" "$cold" "$cached" "$ours" "$theirs" "$ours_aug" "$theirs_aug" >> "$results"
+  printf '{"batch": %s, "compile_cold_s": %s, "compile_cached_s": %s, "simclrc": %s, "pytorch": %s, "pytorch_compile": %s, "simclrc_aug": %s, "pytorch_aug": %s}\n' \
+    "$batch" "$cold" "$cached" "$ours" "$theirs" "$compiled" "$ours_aug" "$theirs_aug" >> "$results"
 done
 
 if [[ $augment == 1 && -n "${batches// }" ]]; then
@@ -220,12 +239,14 @@ if [[ $accuracy_epochs != 0 ]]; then
   done
 fi
 
-"$python" - "$results" "$svg" "$spec" "$accuracy" "$eval_max_train" "$augment_alone" "$threads" <<'EOF'
+"$python" - "$results" "$svg" "$spec" "$accuracy" "$eval_max_train" "$augment_alone" "$threads" \
+    "$steps" <<'EOF'
 import json, os, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 accuracy = [json.loads(line) for line in open(sys.argv[4])]
 augment_alone = [json.loads(line) for line in open(sys.argv[6])]
 svg_path, spec, eval_max_train, threads = sys.argv[2], sys.argv[3], sys.argv[5], sys.argv[7]
+steps = sys.argv[8]
 if augment_alone:
     print(f"\naugmentation alone, images/s (one view per image), batch "
           f"{augment_alone[0]['batch']}, {threads} threads; ratio = Halide / torchvision\n")
@@ -259,30 +280,56 @@ if accuracy:
               f" | {theirs_s:.0f} |")
 if not rows:
     sys.exit(0)
-print(f"\nspec {spec}; images/s count the batch N per step; ratio = simclrc / PyTorch\n")
-print("| batch | simclrc step img/s | PyTorch step img/s | ratio | simclrc ms/step | PyTorch ms/step "
-      "| simclrc peak RSS MiB | PyTorch peak RSS MiB | compile cold s | compile cached s |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+# The train step alone: simclrc, PyTorch eager and torch.compile (None
+# under --no-compile), each by its median step time.
+def median_ms(r, side):
+    if side == "simclrc":
+        return r["simclrc"]["median_ms"]
+    return r[side]["step"]["median_ms"] if r[side] else None
+sides = ("simclrc", "pytorch", "pytorch_compile")
+cell = lambda v, fmt: "-" if v is None else format(v, fmt)
+print(f"\nspec {spec}; the train step alone, median of {steps} timed steps, {threads} threads; "
+      "images/s count the batch N per step\n")
+print("| batch | simclrc img/s | PyTorch eager img/s | torch.compile img/s | simclrc / eager "
+      "| simclrc / compile | simclrc ms/step | eager ms/step | compile ms/step |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
-    a, b = r["simclrc"], r["pytorch"]["step"]
-    print(f"| {r['batch']} | {a['images_per_s']:.1f} | {b['images_per_s']:.1f} "
-          f"| {a['images_per_s'] / b['images_per_s']:.2f} | {a['ms_per_step']:.0f} "
-          f"| {b['ms_per_step']:.0f} | {a['peak_rss_mib']:.0f} | {b['peak_rss_mib']:.0f} "
-          f"| {r['compile_cold_s']:.2f} | {r['compile_cached_s']:.2f} |")
+    ms = [median_ms(r, side) for side in sides]
+    ips = [None if m is None else r["batch"] * 1000 / m for m in ms]
+    ratio = lambda i: None if ms[i] is None else ms[i] / ms[0]
+    print(f"| {r['batch']} | " + " | ".join(cell(v, ".1f") for v in ips) +
+          f" | {cell(ratio(1), '.2f')} | {cell(ratio(2), '.2f')} | " +
+          " | ".join(cell(m, ".0f") for m in ms) + " |")
+print("\npeak RSS (simclr-train-step-bench's process; PyTorch's after its step mode) and compile "
+      "time (simclrc: the simclrc process, cold = fresh kernel cache, then cached; torch.compile: "
+      "its warm-up steps' time beyond as many timed steps, fresh inductor cache)\n")
+print("| batch | simclrc peak RSS MiB | eager peak RSS MiB | compile peak RSS MiB "
+      "| simclrc compile cold s | cached s | torch.compile s | its warm-up steps |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    c = r["pytorch_compile"]["step"] if r["pytorch_compile"] else None
+    print(f"| {r['batch']} | {r['simclrc']['peak_rss_mib']:.0f} "
+          f"| {r['pytorch']['step']['peak_rss_mib']:.0f} | {cell(c and c['peak_rss_mib'], '.0f')} "
+          f"| {r['compile_cold_s']:.2f} | {r['compile_cached_s']:.2f} "
+          f"| {cell(c and c['compile_s'], '.1f')} | {cell(c and c['warmup_steps'], 'd')} |")
 print("\nlibrary arithmetic (convolution and GEMM FLOPs of the step, counted from simclrc's plan; "
-      "the same network in both) over each step time, against the FMA peak measured by "
-      "simclr-train-step-bench with the same threads\n")
-print("| batch | GFLOP per step | FMA peak GFLOP/s | simclrc GFLOP/s | of peak | PyTorch GFLOP/s | of peak |")
-print("|---:|---:|---:|---:|---:|---:|---:|")
+      "the same network in all three) over each median step time, against the FMA peak measured "
+      "by simclr-train-step-bench with the same threads\n")
+print("| batch | GFLOP per step | FMA peak GFLOP/s | simclrc GFLOP/s | of peak "
+      "| eager GFLOP/s | of peak | compile GFLOP/s | of peak |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
-    a, b = r["simclrc"], r["pytorch"]["step"]
-    flops, peak = a["library_flops"], a["fma_peak_gflops"]
-    theirs = flops / (b["ms_per_step"] / 1000) / 1e9
-    print(f"| {r['batch']} | {flops / 1e9:.2f} | {peak:.0f} | {a['gflops']:.1f} "
-          f"| {100 * a['gflops'] / peak:.0f}% | {theirs:.1f} | {100 * theirs / peak:.0f}% |")
+    flops, peak = r["simclrc"]["library_flops"], r["simclrc"]["fma_peak_gflops"]
+    rates = [None if m is None else flops / (m / 1000) / 1e9
+             for m in (median_ms(r, side) for side in sides)]
+    print(f"| {r['batch']} | {flops / 1e9:.2f} | {peak:.0f} | " +
+          " | ".join(f"{cell(v, '.1f')} | {'-' if v is None else f'{100 * v / peak:.0f}%'}"
+                     for v in rates) +
+          " |")
 aug = [r for r in rows if r["simclrc_aug"]]
 if aug:
-    print("\nwith augmentation and data loading (simclr-train: Halide; PyTorch: DataLoader, 2 workers)\n")
+    print("\nwith augmentation and data loading (simclr-train: Halide; PyTorch eager: DataLoader, "
+          "2 workers)\n")
     print("| batch | simclrc img/s | data wait | PyTorch img/s | data wait | ratio |")
     print("|---:|---:|---:|---:|---:|---:|")
     for r in aug:
@@ -295,8 +342,11 @@ if svg_path == "none":
 
 # The plot: images/s against batch size (evenly spaced), one line per series.
 W, H, L, R, T, B = 560, 340, 64, 170, 30, 46
-series = [("simclrc, step", "#1f77b4", "", [r["simclrc"]["images_per_s"] for r in rows]),
-          ("PyTorch, step", "#d62728", "", [r["pytorch"]["step"]["images_per_s"] for r in rows])]
+step_ips = lambda side: [r["batch"] * 1000 / median_ms(r, side) for r in rows]
+series = [("simclrc, step", "#1f77b4", "", step_ips("simclrc")),
+          ("PyTorch eager, step", "#d62728", "", step_ips("pytorch"))]
+if all(r["pytorch_compile"] for r in rows):
+    series.append(("torch.compile, step", "#2ca02c", "", step_ips("pytorch_compile")))
 if aug and len(aug) == len(rows):
     series += [("simclrc, augmented", "#1f77b4", "6,4", [r["simclrc_aug"]["images_per_s"] for r in rows]),
                ("PyTorch, augmented", "#d62728", "6,4", [r["pytorch_aug"]["images_per_s"] for r in rows])]
