@@ -9,7 +9,7 @@ fix it. Two ways of using 2 threads: in-process with torch.set_num_threads(2),
 and a DataLoader with 2 worker processes (1 torch thread each), the usual
 SimCLR setup. Prints a markdown table; median of --repeats timings.
 
-    python3 bench/augment_torchvision.py --batch 256 --iterations 4 --repeats 5
+    $(bench/venv.sh) bench/augment_torchvision.py --batch 256 --iterations 4 --repeats 5
 """
 import argparse
 import statistics
