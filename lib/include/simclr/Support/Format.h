@@ -1,4 +1,4 @@
-//===- Format.h - Numbers as people write them in messages ------*- C++ -*-===//
+//===- Format.h - Numbers and shapes as written in messages -----*- C++ -*-===//
 #ifndef SIMCLR_SUPPORT_FORMAT_H
 #define SIMCLR_SUPPORT_FORMAT_H
 
@@ -13,6 +13,20 @@ inline std::string formatNumber(double value) {
   char buffer[32];
   std::snprintf(buffer, sizeof(buffer), "%g", value);
   return buffer;
+}
+
+/// A tensor shape for diagnostics: "8x3x32x32" ("" for 0-D). `shape` is any
+/// range of integers (std::vector<int64_t>, llvm::ArrayRef<int64_t>).
+template <typename Range> std::string formatShape(const Range &shape) {
+  std::string text;
+  bool first = true;
+  for (auto dim : shape) {
+    if (!first)
+      text += 'x';
+    text += std::to_string(dim);
+    first = false;
+  }
+  return text;
 }
 
 } // namespace simclr
