@@ -25,6 +25,7 @@
 
 #include "simclr/Support/Status.h"
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -94,6 +95,15 @@ Expected<ImageDataset> readCifar10(const std::string &dir, Split split);
 /// libjpeg only warns about) is an error naming it.
 Expected<ImageDataset> readImageFolder(const std::string &dir, int64_t channels,
                                        int64_t height, int64_t width);
+
+/// Reads split `split` at `path`, by what it holds: a Fashion-MNIST (gzip
+/// IDX) directory (train-* or t10k-*), an uncompressed IDX directory, a
+/// CIFAR-10 binary directory (data_batch_* or test_batch.bin); for
+/// Split::kTrain also a single IDX image file or a folder of PNG/JPEG
+/// images of `imageShape` (C, H, W). Anything without the split is
+/// kNotFound naming the path and the file looked for.
+Expected<ImageDataset> readDatasetSplit(const std::string &path, Split split,
+                                        const std::array<int64_t, 3> &imageShape);
 
 /// Copies images [begin, begin + count) of `dataset` (and their labels, and
 /// its class names) into a new dataset.

@@ -1,9 +1,9 @@
-//===- EncoderFeatures.h - Dataset splits and features of a compiled encoder -===//
+//===- EncoderFeatures.h - Encoder features and the kNN monitor -*- C++ -*-===//
 //
-// What simclr-eval and simclr-train's kNN monitor share: reading one split
-// of a dataset by what its path holds, running a compiled artifact's
-// "encode" program over a dataset in batches of its compiled size, and the
-// weighted kNN top-1 of a memory bank and queries (Knn.h).
+// What simclr-eval and simclr-train's kNN monitor share: running a compiled
+// artifact's "encode" program over a dataset in batches of its compiled
+// size, and the weighted kNN top-1 of a memory bank and queries (Knn.h).
+// The datasets come from readDatasetSplit (Dataset.h).
 //
 // Ownership: functions borrow their arguments for the call only.
 //
@@ -17,20 +17,9 @@
 #include "simclr/Runtime/Executor.h"
 #include "simclr/Support/Status.h"
 
-#include <array>
 #include <cstdint>
-#include <string>
 
 namespace simclr {
-
-/// Reads split `split` at `path`, by what it holds: a Fashion-MNIST (gzip
-/// IDX) directory (train-* or t10k-*), an uncompressed IDX directory, a
-/// CIFAR-10 binary directory (data_batch_* or test_batch.bin); for
-/// Split::kTrain also a single IDX image file or a folder of PNG/JPEG
-/// images of `imageShape` (C, H, W). Anything without the split is
-/// kNotFound naming the path and the file looked for.
-Expected<ImageDataset> readDatasetSplit(const std::string &path, Split split,
-                                        const std::array<int64_t, 3> &imageShape);
 
 /// Features [count, featureDim()] of images [0, count) of `dataset` (count
 /// <= 0 or beyond the dataset: all of them) by the executor's "encode"
