@@ -591,6 +591,7 @@ def train(model, optimizer, spec, batch, args):
     image_count, loader = two_view_loader(spec, batch, args, persistent=True)
     schedule, opt = spec.get("schedule", {}), spec.get("optimizer", {})
     epochs = args.epochs or schedule.get("epochs", 100)
+    # simclrc's definition: stepsPerEpoch/stepsForEpochs, lib/include/simclr/Support/TrainingSteps.h
     steps_per_epoch = min(spec["data"].get("train_images", image_count), image_count) // batch
     warmup_steps = steps_per_epoch * schedule.get("warmup_epochs", 0)
     total_steps = steps_per_epoch * epochs

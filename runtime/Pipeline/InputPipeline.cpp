@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "simclr/Runtime/InputPipeline.h"
+#include "simclr/Support/TrainingSteps.h"
 
 #include <algorithm>
 #include <chrono>
@@ -164,8 +165,9 @@ Status checkOptions(const ImageDataset &data,
 InputPipeline::InputPipeline(const ImageDataset &data, const Options &options,
                              int64_t outHeight, int64_t outWidth)
     : data(data), options(options),
-      stepsPerEpochValue(data.count / options.batchSize), outHeight(outHeight),
-      outWidth(outWidth), state(std::make_unique<State>()) {
+      stepsPerEpochValue(::simclr::stepsPerEpoch(data.count, options.batchSize)),
+      outHeight(outHeight), outWidth(outWidth),
+      state(std::make_unique<State>()) {
   state->nextClaim = options.firstStep;
   state->nextDeliver = options.firstStep;
 }

@@ -29,6 +29,7 @@
 #include "simclr/Runtime/TrainingLoop.h"
 #include "simclr/Support/CommonFlags.h"
 #include "simclr/Support/TrainingConfig.h"
+#include "simclr/Support/TrainingSteps.h"
 #ifdef SIMCLR_HAVE_HALIDE_AUGMENTER
 #include "simclr/Runtime/HalideAugmenter.h"
 #endif
@@ -131,10 +132,10 @@ int train(Arguments &args) {
               << data->count << " images, the artifact was compiled for "
               << config->datasetSize << " (its schedule's epochs differ from these)\n";
 
-  int64_t stepsPerEpoch = data->count / config->batchSize;
-  int64_t totalSteps = args.steps    ? args.steps
-                       : args.epochs ? args.epochs * stepsPerEpoch
-                                     : config->totalSteps;
+  int64_t totalSteps =
+      args.steps    ? args.steps
+      : args.epochs ? stepsForEpochs(data->count, config->batchSize, args.epochs)
+                    : config->totalSteps;
   if (totalSteps > config->totalSteps)
     std::cerr << "simclr-train: warning: training for " << totalSteps
               << " steps; the compiled learning-rate schedule ends at step "

@@ -290,8 +290,8 @@ std::string trainingJsonOf(const ::simclr::frontend::TrainingSpec &spec) {
   ::simclr::TrainingConfig config;
   config.batchSize = spec.data.batchSize;
   config.imageShape = {spec.data.channels, spec.data.height, spec.data.width};
-  config.stepsPerEpoch = spec.data.trainImages / spec.data.batchSize;
-  config.totalSteps = config.stepsPerEpoch * spec.schedule.epochs;
+  config.stepsPerEpoch = spec.stepsPerEpoch();
+  config.totalSteps = spec.totalSteps();
   config.seed = spec.seed;
   config.dataset = spec.data.dataset;
   config.datasetSize = spec.data.trainImages;

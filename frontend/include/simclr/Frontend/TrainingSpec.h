@@ -12,6 +12,7 @@
 #define SIMCLR_FRONTEND_TRAININGSPEC_H
 
 #include "simclr/Support/AugmentationPolicy.h"
+#include "simclr/Support/TrainingSteps.h"
 
 #include <array>
 #include <map>
@@ -153,9 +154,16 @@ struct TrainingSpec {
   /// one, or {sourceFile, 0, 0}.
   SourceLoc locationOf(const std::string &keyPath) const;
 
-  int64_t stepsPerEpoch() const { return data.trainImages / data.batchSize; }
-  int64_t totalSteps() const { return stepsPerEpoch() * schedule.epochs; }
-  int64_t warmupSteps() const { return stepsPerEpoch() * schedule.warmupEpochs; }
+  int64_t stepsPerEpoch() const {
+    return ::simclr::stepsPerEpoch(data.trainImages, data.batchSize);
+  }
+  int64_t totalSteps() const {
+    return stepsForEpochs(data.trainImages, data.batchSize, schedule.epochs);
+  }
+  int64_t warmupSteps() const {
+    return stepsForEpochs(data.trainImages, data.batchSize,
+                          schedule.warmupEpochs);
+  }
 };
 
 /// Formats a diagnostic as one line: "FILE:LINE:COL: error: MESSAGE", or

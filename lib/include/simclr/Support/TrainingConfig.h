@@ -16,6 +16,9 @@
 //    "dataset_size": 60000,        the spec's data.train_images
 //    "augmentation": [...]}        AugmentationPolicyJson.h
 //
+// steps_per_epoch and total_steps are stepsPerEpoch and stepsForEpochs of
+// TrainingSteps.h.
+//
 // Unknown keys are ignored (a newer compiler may add some); missing or
 // mistyped ones are errors naming the key.
 //
