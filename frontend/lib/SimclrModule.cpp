@@ -322,11 +322,6 @@ FailureOr<OwningOpRef<ModuleOp>> buildSimclrModule(MLIRContext &context,
   context.loadDialect<SimclrDialect, func::FuncDialect>();
   Location loc = locationOf(context, spec, "");
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc, spec.name);
-  Builder b(&context);
-  (*module)->setAttr("simclr.seed", b.getI64IntegerAttr(static_cast<int64_t>(spec.seed)));
-  (*module)->setAttr("simclr.batch_size", b.getI64IntegerAttr(spec.data.batchSize));
-  (*module)->setAttr("simclr.steps_per_epoch", b.getI64IntegerAttr(spec.stepsPerEpoch()));
-  (*module)->setAttr("simclr.total_steps", b.getI64IntegerAttr(spec.totalSteps()));
 
   Type elementType = elementTypeOf(context, spec.data.elementType);
   buildForwardLoss(*module, spec, elementType, options);
