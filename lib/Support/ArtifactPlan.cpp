@@ -1,7 +1,7 @@
 //===- ArtifactPlan.cpp - plan.json: serialization, checks, hashes --------===//
 //
 // plan.json is
-//   {"format": "simclrc-artifact", "version": 1, "identity": "<hex>",
+//   {"format": "simclrc-artifact", "version": 2, "identity": "<hex>",
 //    "sha256": "<hex of body.dump()>", "body": {...}}
 // where body.dump() is nlohmann's compact dump with keys sorted (its default
 // object type is a std::map), so the checksum is reproducible from the parsed
@@ -64,7 +64,8 @@ Json bodyToJson(const Plan &plan) {
                        {"shape", b.shape},
                        {"region", regionName(b.region)},
                        {"offset", b.offset},
-                       {"bytes", b.bytes}});
+                       {"bytes", b.bytes},
+                       {"layout", layoutName(b.layout)}});
   Json state = Json::array();
   for (const StateTensor &t : plan.state)
     state.push_back({{"name", t.name},
@@ -88,6 +89,7 @@ Json bodyToJson(const Plan &plan) {
                           {"name", e.name},
                           {"operands", e.operands},
                           {"num_inputs", e.numInputs},
+                          {"num_outputs", e.numOutputs},
                           {"attrs", std::move(attrs)}});
     }
     programs.push_back({{"name", p.name},
@@ -108,7 +110,8 @@ Json bodyToJson(const Plan &plan) {
            {{"file", plan.library.file},
             {"sha256", plan.library.sha256},
             {"fingerprint", plan.library.fingerprint},
-            {"target", plan.library.target}}},
+            {"target", plan.library.target},
+            {"architecture", plan.library.architecture}}},
           {"alignment", plan.alignment}};
 }
 
@@ -263,6 +266,11 @@ Plan planFromBody(const Json &body) {
     buffer.region = enumField<BufferRegion>(b, "region", at, kRegionNames);
     buffer.offset = intField(b, "offset", at);
     buffer.bytes = intField(b, "bytes", at);
+    std::string layout = stringField(b, "layout", at);
+    std::optional<Layout> parsed = parseLayout(layout);
+    if (!parsed)
+      fail(at + ".layout", "unknown layout '" + layout + "'");
+    buffer.layout = *parsed;
     plan.buffers.push_back(std::move(buffer));
   }
 
@@ -303,6 +311,7 @@ Plan planFromBody(const Json &body) {
       entry.operands =
           asIntArray(field(e, "operands", entryPath), entryPath + ".operands");
       entry.numInputs = intField(e, "num_inputs", entryPath);
+      entry.numOutputs = intField(e, "num_outputs", entryPath);
       const Json &attrs = field(e, "attrs", entryPath);
       if (!attrs.is_object())
         fail(entryPath + ".attrs", "expected an object");
@@ -319,6 +328,8 @@ Plan planFromBody(const Json &body) {
   plan.library.sha256 = stringField(library, "sha256", libraryPath);
   plan.library.fingerprint = stringField(library, "fingerprint", libraryPath);
   plan.library.target = stringField(library, "target", libraryPath);
+  plan.library.architecture =
+      stringField(library, "architecture", libraryPath);
   return plan;
 }
 
@@ -470,6 +481,17 @@ Status verifyPlan(const Plan &plan) {
       return invalidArgument(describeBuffer(b) + ": offset " +
                              std::to_string(b.offset) + " is not a multiple of " +
                              std::to_string(plan.alignment));
+    if (b.layout != Layout::kPlain) {
+      int64_t block = layoutChannelBlock(b.layout);
+      if (b.shape.size() != 4 || (block > 1 && b.shape[1] % block != 0))
+        return invalidArgument(describeBuffer(b) + ": layout " +
+                               std::string(layoutName(b.layout)) +
+                               " needs a 4-D N x C x H x W buffer" +
+                               (block > 1 ? " with a multiple of " +
+                                                std::to_string(block) +
+                                                " channels"
+                                          : std::string()));
+    }
     if (b.offset > regionSize || b.bytes > regionSize - b.offset)
       return invalidArgument(describeBuffer(b) + ": bytes [" +
                              std::to_string(b.offset) + ", " +
@@ -527,9 +549,10 @@ Status verifyPlan(const Plan &plan) {
                        entryKindName(e.kind) + " " + quoted(e.name) + ")";
       if (e.name.empty())
         return invalidArgument(prefix + at + ": empty name");
-      if (e.numInputs < 0 || e.numInputs > static_cast<int64_t>(e.operands.size()))
+      if (e.numInputs < 0 || e.numOutputs < 0 || e.numScratch() < 0)
         return invalidArgument(prefix + at + ": num_inputs " +
-                               std::to_string(e.numInputs) + " with " +
+                               std::to_string(e.numInputs) + " and num_outputs " +
+                               std::to_string(e.numOutputs) + " with " +
                                std::to_string(e.operands.size()) + " operands");
       for (size_t k = 0; k < e.operands.size(); ++k)
         SIMCLR_RETURN_IF_ERROR(
@@ -548,6 +571,15 @@ Status verifyPlan(const Plan &plan) {
   if (!isLowerHex(lib.sha256, kSha256HexLength))
     return invalidArgument("library sha256 " + quoted(lib.sha256) +
                            " is not 64 lower-case hex digits");
+  std::optional<TargetKind> target = parseTargetKind(lib.target);
+  if (!target)
+    return invalidArgument("library target " + quoted(lib.target) +
+                           " is not one of " + targetKindList());
+  if (!isTargetArchitecture(*target, lib.architecture))
+    return invalidArgument("library architecture " + quoted(lib.architecture) +
+                           " is not an architecture of target " +
+                           quoted(lib.target) + " (" +
+                           std::string(targetArchitectureForm(*target)) + ")");
   return Status::ok();
 }
 

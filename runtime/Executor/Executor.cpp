@@ -1,28 +1,24 @@
 //===- Executor.cpp - Replays a plan's schedules on the CPU ---------------===//
 //
-// Executor::create does all the work a step must not: it allocates the state
-// block, the input block and one arena (the largest program's), zeroed and
-// aligned; resolves every operand of every schedule entry to an address
-// (one flat table per program); prepares every extern call (oneDNN
-// primitives bound to those addresses); and checks the bindings the typed
-// entry points use. Running a program then walks its steps with no
-// allocation and no lookup.
+// Executor::create does all the work a step must not: it has the plan's
+// backend allocate the state block, the input block and one arena (the
+// largest program's), zeroed and aligned; resolves every operand of every
+// schedule entry to an address; has the backend prepare every entry
+// (kernels looked up, library calls bound to those addresses); and checks
+// the bindings the typed entry points use. Running a program then walks its
+// prepared entries with no allocation and no lookup.
 //
 //===----------------------------------------------------------------------===//
 #include "simclr/Runtime/Executor.h"
 
-#include "CpuExterns.h"
-
+#include "simclr/Runtime/Backend.h"
 #include "simclr/Support/ParameterInit.h"
 #include "simclr/Support/Safetensors.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <algorithm>
-#include <omp.h>
-
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -46,28 +42,6 @@ constexpr int64_t kMinimumAlignment = 64;
 
 constexpr const char *kTrainStepProgram = "train_step";
 constexpr const char *kEncodeProgram = "encode";
-
-struct FreeDeleter {
-  void operator()(void *p) const { std::free(p); }
-};
-
-/// A zeroed, aligned allocation of at least one alignment unit.
-struct Block {
-  std::unique_ptr<std::byte, FreeDeleter> data;
-
-  Status allocate(int64_t bytes, int64_t alignment, const char *what) {
-    int64_t rounded =
-        (std::max<int64_t>(bytes, 1) + alignment - 1) / alignment * alignment;
-    data.reset(static_cast<std::byte *>(
-        std::aligned_alloc(static_cast<size_t>(alignment),
-                           static_cast<size_t>(rounded))));
-    if (!data)
-      return unavailable("cannot allocate the " + std::string(what) + " (" +
-                         std::to_string(bytes) + " bytes)");
-    std::memset(data.get(), 0, static_cast<size_t>(rounded));
-    return Status::ok();
-  }
-};
 
 std::string quoted(const std::string &text) { return "'" + text + "'"; }
 
@@ -149,27 +123,10 @@ bool storeAs(DType dtype, const std::vector<float> &values, void *dst) {
 //===----------------------------------------------------------------------===//
 
 struct Executor::Impl {
-  /// One schedule entry, resolved.
-  struct Step {
-    EntryKind kind;
-    artifact::KernelFunction kernel = nullptr;
-    /// Index of the entry's first operand in the program's operand table.
-    size_t operandBegin = 0;
-    /// Kernel: unused. Extern: the CpuExterns handle. Collective: the range
-    /// [copyBegin, copyEnd) of the program's copies.
-    size_t externHandle = 0;
-    size_t copyBegin = 0, copyEnd = 0;
-  };
-  struct Copy {
-    const void *from;
-    void *to;
-    size_t bytes;
-  };
   struct CompiledProgram {
     const Program *program = nullptr;
-    std::vector<void *> operands;
-    std::vector<Step> steps;
-    std::vector<Copy> copies;
+    /// The backend's handle of each schedule entry, in order.
+    std::vector<size_t> entries;
   };
   /// A binding resolved to its buffer and address.
   struct Slot {
@@ -178,11 +135,10 @@ struct Executor::Impl {
   };
 
   std::shared_ptr<const Artifact> artifact;
-  int threads = 1;
-  Block state, input, arena;
+  std::unique_ptr<Backend> backend;
+  std::byte *state = nullptr, *input = nullptr, *arena = nullptr;
   std::unordered_map<int64_t, void *> addresses;
   std::unordered_map<int64_t, const Buffer *> buffers;
-  CpuExterns externs;
   std::vector<CompiledProgram> programs;
 
   /// train_step and encode, resolved at create (null / empty when absent).
@@ -213,61 +169,16 @@ struct Executor::Impl {
 
 Status Executor::Impl::compile(const Program &program, CompiledProgram &out) {
   out.program = &program;
-  size_t totalOperands = 0;
-  for (const ScheduleEntry &e : program.schedule)
-    totalOperands += e.operands.size();
-  out.operands.reserve(totalOperands);
   for (size_t i = 0; i < program.schedule.size(); ++i) {
     const ScheduleEntry &e = program.schedule[i];
-    auto error = [&](const std::string &message) {
-      return invalidArgument(planPath() + ": " + describeEntry(program, i) +
-                             ": " + message);
-    };
-    Step step;
-    step.kind = e.kind;
-    step.operandBegin = out.operands.size();
+    std::vector<EntryOperand> operands;
     for (int64_t id : e.operands)
-      out.operands.push_back(addresses.at(id));
-    switch (e.kind) {
-    case EntryKind::kKernel:
-      step.kernel = artifact->kernel(e.name);
-      if (!step.kernel)
-        return error("the kernel library has no such symbol");
-      break;
-    case EntryKind::kExtern: {
-      std::vector<ExternOperand> operands;
-      for (int64_t id : e.operands)
-        operands.push_back({buffers.at(id), addresses.at(id)});
-      Expected<size_t> handle = externs.add(e, operands);
-      if (!handle)
-        return error(handle.status().message());
-      step.externHandle = *handle;
-      break;
-    }
-    case EntryKind::kCollective: {
-      // One replica: each output is its input (inputs and outputs pair up).
-      size_t inputs = static_cast<size_t>(e.numInputs);
-      if (e.operands.size() != 2 * inputs)
-        return error("expects as many outputs as inputs, got " +
-                     std::to_string(inputs) + " inputs and " +
-                     std::to_string(e.operands.size() - inputs) + " outputs");
-      step.copyBegin = out.copies.size();
-      for (size_t k = 0; k < inputs; ++k) {
-        const Buffer &from = *buffers.at(e.operands[k]);
-        const Buffer &to = *buffers.at(e.operands[inputs + k]);
-        if (from.bytes != to.bytes)
-          return error("input " + quoted(from.name) + " has " +
-                       std::to_string(from.bytes) + " bytes, output " +
-                       quoted(to.name) + " " + std::to_string(to.bytes));
-        if (addresses.at(from.id) != addresses.at(to.id))
-          out.copies.push_back({addresses.at(from.id), addresses.at(to.id),
-                                static_cast<size_t>(from.bytes)});
-      }
-      step.copyEnd = out.copies.size();
-      break;
-    }
-    }
-    out.steps.push_back(step);
+      operands.push_back({buffers.at(id), addresses.at(id)});
+    Expected<size_t> handle = backend->prepare(e, operands);
+    if (!handle)
+      return invalidArgument(planPath() + ": " + describeEntry(program, i) +
+                             ": " + handle.status().message());
+    out.entries.push_back(*handle);
   }
   return Status::ok();
 }
@@ -331,39 +242,24 @@ Status Executor::Impl::resolveBindings() {
 }
 
 Status Executor::Impl::execute(const CompiledProgram &program) {
-  // Per calling thread in OpenMP, so set on every run: the driving thread
-  // need not be the one that created the executor.
-  omp_set_num_threads(threads);
-  void *const *table = program.operands.data();
+  backend->beginRun();
   if (profiling)
     ++runs[program.program];
-  for (size_t i = 0; i < program.steps.size(); ++i) {
-    const Step &s = program.steps[i];
+  for (size_t i = 0; i < program.entries.size(); ++i) {
     std::chrono::steady_clock::time_point start;
     if (profiling)
       start = std::chrono::steady_clock::now();
-    switch (s.kind) {
-    case EntryKind::kKernel:
-      s.kernel(table + s.operandBegin);
-      break;
-    case EntryKind::kExtern: {
-      Status status = externs.run(s.externHandle);
-      if (!status)
-        return status.withContext(describeEntry(*program.program, i));
-      break;
-    }
-    case EntryKind::kCollective:
-      for (size_t c = s.copyBegin; c < s.copyEnd; ++c)
-        std::memmove(program.copies[c].to, program.copies[c].from,
-                     program.copies[c].bytes);
-      break;
-    }
-    if (profiling)
+    Status status = backend->run(program.entries[i]);
+    if (!status)
+      return status.withContext(describeEntry(*program.program, i));
+    if (profiling) {
+      SIMCLR_RETURN_IF_ERROR(backend->synchronize());
       entrySeconds[{program.program, i}] +=
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
               .count();
+    }
   }
-  return Status::ok();
+  return backend->synchronize();
 }
 
 void Executor::Impl::printProfile() const {
@@ -413,26 +309,41 @@ Executor::create(std::shared_ptr<const Artifact> artifact,
                            std::to_string(options.threads));
   auto impl = std::make_unique<Impl>();
   impl->artifact = std::move(artifact);
-  impl->threads = options.threads > 0 ? options.threads : omp_get_num_procs();
   if (const char *profile = std::getenv("SIMCLR_PROFILE"); profile && *profile && std::string(profile) != "0")
     impl->profiling = true;
-  omp_set_num_threads(impl->threads);
   const Plan &plan = impl->plan();
+  BackendOptions backendOptions;
+  backendOptions.threads = options.threads;
+  Expected<std::unique_ptr<Backend>> backend =
+      impl->artifact->target().createBackend(impl->artifact->library(), plan,
+                                             backendOptions);
+  if (!backend)
+    return backend.takeStatus();
+  impl->backend = std::move(*backend);
 
   int64_t alignment = std::max(plan.alignment, kMinimumAlignment);
   int64_t arenaBytes = 0;
   for (const Program &p : plan.programs)
     arenaBytes = std::max(arenaBytes, p.arenaBytes);
-  SIMCLR_RETURN_IF_ERROR(impl->state.allocate(plan.stateBytes, alignment, "state block"));
-  SIMCLR_RETURN_IF_ERROR(impl->input.allocate(plan.inputBytes, alignment, "input block"));
-  SIMCLR_RETURN_IF_ERROR(impl->arena.allocate(arenaBytes, alignment, "arena"));
+  auto allocate = [&](int64_t bytes, const char *what,
+                      std::byte *&block) -> Status {
+    Expected<std::byte *> allocated =
+        impl->backend->allocateBlock(bytes, alignment, what);
+    if (!allocated)
+      return allocated.takeStatus();
+    block = *allocated;
+    return Status::ok();
+  };
+  SIMCLR_RETURN_IF_ERROR(allocate(plan.stateBytes, "state block", impl->state));
+  SIMCLR_RETURN_IF_ERROR(allocate(plan.inputBytes, "input block", impl->input));
+  SIMCLR_RETURN_IF_ERROR(allocate(arenaBytes, "arena", impl->arena));
 
   // verifyPlan (run by readPlanFile) guarantees every buffer fits its region
   // and every operand names a buffer.
   for (const Buffer &b : plan.buffers) {
-    std::byte *base = b.region == BufferRegion::kState   ? impl->state.data.get()
-                      : b.region == BufferRegion::kInput ? impl->input.data.get()
-                                                         : impl->arena.data.get();
+    std::byte *base = b.region == BufferRegion::kState   ? impl->state
+                      : b.region == BufferRegion::kInput ? impl->input
+                                                         : impl->arena;
     impl->addresses[b.id] = base + b.offset;
     impl->buffers[b.id] = &b;
   }
@@ -440,7 +351,7 @@ Executor::create(std::shared_ptr<const Artifact> artifact,
   impl->programs.resize(plan.programs.size());
   for (size_t i = 0; i < plan.programs.size(); ++i)
     SIMCLR_RETURN_IF_ERROR(impl->compile(plan.programs[i], impl->programs[i]));
-  SIMCLR_RETURN_IF_ERROR(impl->externs.finalize());
+  SIMCLR_RETURN_IF_ERROR(impl->backend->finalize());
   SIMCLR_RETURN_IF_ERROR(impl->resolveBindings());
   return std::unique_ptr<Executor>(new Executor(std::move(impl)));
 }
@@ -480,7 +391,8 @@ Status Executor::loadState(const std::string &path, bool parametersOnly) {
       return invalidArgument(path + ": tensor " + quoted(info.name) +
                              " is not a state tensor of this artifact");
   auto selected = [&](const artifact::StateTensor &t) {
-    return !parametersOnly || t.kind == "parameter" || t.kind == "running_stat";
+    return !parametersOnly || t.kind == value_kind::kParameter ||
+           t.kind == value_kind::kRunningStat;
   };
   // Check everything first, so a bad file leaves the state untouched.
   for (const artifact::StateTensor &t : plan.state) {
@@ -553,11 +465,15 @@ Status Executor::trainStep(std::span<const float> views, int64_t step) {
                            " view values, the plan's views are " +
                            formatShape(impl.views.buffer->shape) + " (" +
                            std::to_string(expected) + " values)");
-  std::memcpy(impl.views.data, views.data(), views.size_bytes());
-  std::memcpy(impl.step.data, &step, sizeof(step));
+  SIMCLR_RETURN_IF_ERROR(impl.backend->copyToDevice(
+      impl.views.data, views.data(), views.size_bytes()));
+  SIMCLR_RETURN_IF_ERROR(
+      impl.backend->copyToDevice(impl.step.data, &step, sizeof(step)));
   SIMCLR_RETURN_IF_ERROR(impl.execute(*impl.trainProgram));
-  std::memcpy(&impl.lastLoss, impl.loss.data, sizeof(float));
-  std::memcpy(&impl.lastLearningRate, impl.learningRate.data, sizeof(float));
+  SIMCLR_RETURN_IF_ERROR(
+      impl.backend->copyToHost(&impl.lastLoss, impl.loss.data, sizeof(float)));
+  SIMCLR_RETURN_IF_ERROR(impl.backend->copyToHost(
+      &impl.lastLearningRate, impl.learningRate.data, sizeof(float)));
   return Status::ok();
 }
 
@@ -583,9 +499,11 @@ Status Executor::encode(std::span<const uint8_t> images,
                            " features, the plan's are " +
                            formatShape(impl.features.buffer->shape) + " (" +
                            std::to_string(featureCount) + " values)");
-  std::memcpy(impl.images.data, images.data(), images.size_bytes());
+  SIMCLR_RETURN_IF_ERROR(impl.backend->copyToDevice(
+      impl.images.data, images.data(), images.size_bytes()));
   SIMCLR_RETURN_IF_ERROR(impl.execute(*impl.encodeProgram));
-  std::memcpy(features.data(), impl.features.data, features.size_bytes());
+  SIMCLR_RETURN_IF_ERROR(impl.backend->copyToHost(
+      features.data(), impl.features.data, features.size_bytes()));
   return Status::ok();
 }
 
@@ -618,8 +536,8 @@ Status Executor::run(
       return invalidArgument("program " + quoted(program) + ": input " +
                              quoted(role) + " is null");
     const Buffer &buffer = *impl.buffers.at(b->buffer);
-    std::memcpy(impl.addresses.at(b->buffer), data,
-                static_cast<size_t>(buffer.bytes));
+    SIMCLR_RETURN_IF_ERROR(impl.backend->copyToDevice(
+        impl.addresses.at(b->buffer), data, static_cast<size_t>(buffer.bytes)));
   }
   return impl.execute(*compiled);
 }

@@ -14,7 +14,6 @@
 #include "simclr/Dialect/Simclr/IR/SimclrDialect.h"
 #include "simclr/Support/TrainingConfig.h"
 #include "simclr/Target/Artifact.h"
-#include "simclr/Target/Cpu/EmitCpp.h"
 #include "simclr/Target/Pipeline.h"
 #include "simclr/Dialect/Simclr/Transforms/Passes.h"
 #include "simclr/Frontend/GraphBuilder.h"
@@ -58,8 +57,9 @@ enum class EmitKind {
   Kernels,
   /// The memory plan of each program: buffers, lifetimes, offsets, peak.
   MemoryPlan,
-  /// The generated C++ of the kernel library.
-  Cpp,
+  /// The generated source of the kernel library (the target's language:
+  /// C++ for the CPU).
+  Source,
   /// The artifact directory (-o DIR): plan.json, kernels.so, kernels.cpp.
   Artifact,
 };
@@ -100,7 +100,8 @@ cl::opt<EmitKind> emitKind(
                clEnumValN(EmitKind::MemoryPlan, "memory-plan",
                           "each program's buffers, lifetimes and offsets; "
                           "planned peak beside the sum of intermediates"),
-               clEnumValN(EmitKind::Cpp, "cpp", "the generated C++ kernels"),
+               clEnumValN(EmitKind::Source, "cpp",
+                          "the generated C++ kernels (--target=cpu)"),
                clEnumValN(EmitKind::Artifact, "artifact",
                           "(default) the artifact directory -o DIR that "
                           "simclr-train runs")),
@@ -153,6 +154,17 @@ cl::opt<std::string> cacheDirectory(
 cl::opt<std::string> hostCompiler(
     "host-compiler", cl::desc("C++ compiler for the CPU kernels"),
     cl::init("c++"), cl::value_desc("program"), cl::cat(simclrcCategory));
+
+cl::opt<std::string> targetName(
+    "target",
+    cl::desc("What the kernels are compiled for: cpu (default)"),
+    cl::init("cpu"), cl::value_desc("name"), cl::cat(simclrcCategory));
+
+cl::opt<std::string> targetArchitecture(
+    "arch",
+    cl::desc("The target's architecture: for cpu an x86-64 level "
+             "(x86-64-v2, x86-64-v3, x86-64-v4); default: this machine's"),
+    cl::value_desc("arch"), cl::cat(simclrcCategory));
 
 /// Prints a one-line error and returns the tool's failure exit code.
 int fail(const std::string &message) {
@@ -241,7 +253,7 @@ FailureOr<OwningOpRef<ModuleOp>> loadInput(MLIRContext &context,
   return ::simclr::frontend::buildSimclrModule(context, *spec, options);
 }
 
-void buildPipeline(PassManager &pm) {
+void buildPipeline(PassManager &pm, const mlir::simclr_kernel::Target &target) {
   if (decomposeNtXent)
     pm.addPass(mlir::simclr::createSimclrDecomposeNtXent());
   pm.addPass(createCSEPass());
@@ -259,10 +271,10 @@ void buildPipeline(PassManager &pm) {
   }
   if (emitKind == EmitKind::Fused)
     return;
-  mlir::simclr_kernel::addKernelPasses(pm, /*fused=*/!noFusion);
+  mlir::simclr_kernel::addKernelPasses(pm, /*fused=*/!noFusion, target);
 }
 
-/// Where the generated C++ finds simclr/Kernels/Cpu/CpuKernels.h:
+/// Where the generated source finds the kernel templates (simclr/Kernels/):
 /// $SIMCLR_KERNEL_INCLUDE_DIR, else the source tree this simclrc was built
 /// from.
 std::string kernelIncludeDirectory() {
@@ -389,6 +401,21 @@ int main(int argc, char **argv) {
     return written.isOk() ? 0 : fail("simclrc: error: " + written.message());
   }
 
+  mlir::simclr_kernel::TargetOptions targetOptions;
+  targetOptions.architecture = targetArchitecture;
+  targetOptions.hostCompiler = hostCompiler;
+  targetOptions.kernelIncludeDirectory = kernelIncludeDirectory();
+  std::string targetError;
+  std::unique_ptr<mlir::simclr_kernel::Target> target =
+      mlir::simclr_kernel::createTarget(targetName, targetOptions, targetError);
+  if (!target)
+    return fail("simclrc: error: " + targetError);
+  if (emitKind == EmitKind::Source &&
+      target->getSourceLanguage() != "cpp")
+    return fail("simclrc: error: --emit=cpp prints C++, but --target=" +
+                targetName + " emits " + target->getSourceLanguage().str() +
+                " (use --emit=" + target->getSourceLanguage().str() + ")");
+
   DefaultTimingManager timing;
   applyDefaultTimingManagerCLOptions(timing);
   PassManager pm(&context, ModuleOp::getOperationName());
@@ -396,7 +423,7 @@ int main(int argc, char **argv) {
   pm.enableTiming(timingScope);
   if (failed(applyPassManagerCLOptions(pm)))
     return fail("simclrc: error: invalid pass manager options");
-  buildPipeline(pm);
+  buildPipeline(pm, *target);
   if (failed(pm.run(**module)))
     return 1;
 
@@ -409,8 +436,6 @@ int main(int argc, char **argv) {
     mlir::simclr_kernel::ArtifactOptions options;
     options.outputDirectory = outputPath;
     options.cacheDirectory = defaultCacheDirectory();
-    options.compiler = hostCompiler;
-    options.kernelIncludeDirectory = kernelIncludeDirectory();
     options.specName = llvm::sys::path::filename(inputPath).str();
     auto specText = llvm::MemoryBuffer::getFile(inputPath);
     if (specText)
@@ -419,12 +444,15 @@ int main(int argc, char **argv) {
           /*LowerCase=*/true);
     options.trainingJson = trainingJsonOf(*loadedSpec);
     mlir::simclr_kernel::ArtifactReport report;
-    if (failed(mlir::simclr_kernel::writeArtifact(**module, options, report)))
+    if (failed(mlir::simclr_kernel::writeArtifact(**module, *target, options,
+                                                  report)))
       return 1;
     llvm::errs() << "simclrc: wrote " << outputPath << ": " << report.kernelCount
-                 << " kernels, host compile "
+                 << " kernels for " << targetName << " "
+                 << target->getArchitecture() << ", library compile "
                  << (report.cacheHit ? "cached" : "cold") << " "
-                 << llvm::format("%.2f", report.hostCompileSeconds) << " s\n";
+                 << llvm::format("%.2f", report.libraryCompileSeconds)
+                 << " s\n";
     return 0;
   }
 
@@ -434,12 +462,12 @@ int main(int argc, char **argv) {
     return fail(outputPath + ": error: " + error);
   if (emitKind == EmitKind::MemoryPlan) {
     printMemoryPlan(**module, output->os());
-  } else if (emitKind == EmitKind::Cpp) {
-    FailureOr<mlir::simclr_kernel::CppKernelLibrary> library =
-        mlir::simclr_kernel::emitCppKernelLibrary(**module);
-    if (failed(library))
+  } else if (emitKind == EmitKind::Source) {
+    FailureOr<mlir::simclr_kernel::KernelSource> source =
+        target->emitKernels(**module);
+    if (failed(source))
       return 1;
-    output->os() << library->source;
+    output->os() << source->text;
   } else {
     (*module)->print(output->os());
     output->os() << "\n";

@@ -28,13 +28,13 @@ namespace sk = mlir::simclr_kernel;
 
 namespace {
 
-/// Graph ops that every target's runtime implements with a library routine.
+/// Graph ops that every target's runtime implements with a library routine
+/// (simclr::ExternRoutine: the op's name without the dialect prefix).
 bool isExternOp(Operation *op) {
-  return isa<Conv2DOp, Conv2DBackwardInputOp, Conv2DBackwardFilterOp,
-             MatmulOp>(op);
+  return op->getDialect() == op->getContext()->getLoadedDialect<SimclrDialect>() &&
+         ::simclr::parseExternRoutine(op->getName().stripDialect().str())
+             .has_value();
 }
-
-
 
 /// A C identifier fragment from an op or fusion name ("simclr.relu" ->
 /// "relu").
@@ -253,12 +253,16 @@ LogicalResult FunctionLowering::lowerOp(OpBuilder &builder, Operation *op) {
       b.create<sk::YieldOp>(terminator->getLoc(), yielded);
     }, op->getLoc());
   } else {
-    // A lone elementwise op is an elementwise kernel, so memory planning
-    // may place its output over a dying input.
-    kind = isa<ReluOp, ReluBackwardOp, AddOp, ScaleOp, FillOp, BroadcastOp,
-               ImageToFloatOp>(op)
-               ? "elementwise"
-               : "single";
+    // A lone elementwise op is an elementwise kernel (so memory planning
+    // may place its output over a dying input), a lone update op an
+    // optimizer kernel of one parameter, anything else an anchor without
+    // prologue or epilogue.
+    ::simclr::KernelKind kernelKind =
+        op->hasTrait<ElementwiseOp>() ? ::simclr::KernelKind::kElementwise
+        : isa<AdamWUpdateOp, SgdUpdateOp, LarsUpdateOp>(op)
+            ? ::simclr::KernelKind::kOptimizer
+            : ::simclr::KernelKind::kAnchored;
+    kind = ::simclr::kernelKindName(kernelKind);
     label = symbolFragment(op->getName().getStringRef());
     kernel = defineKernel(label, kind, [&](OpBuilder &b, Block &body) {
       // One argument per operand position, even when an operand repeats

@@ -4,48 +4,24 @@
 #include "simclr/Dialect/Kernel/IR/KernelOps.h"
 #include "simclr/Dialect/Simclr/IR/SimclrDialect.h"
 #include "simclr/Support/FileIO.h"
-#include "simclr/Target/Cpu/EmitCpp.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
-#include "llvm/Support/Program.h"
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
 #include <map>
+#include <string>
 
 using namespace mlir;
 using namespace mlir::simclr_kernel;
 namespace artifact = ::simclr::artifact;
 
 namespace {
-
-::simclr::DType dtypeOf(Type element) {
-  if (element.isF32())
-    return ::simclr::DType::kF32;
-  if (element.isF64())
-    return ::simclr::DType::kF64;
-  if (element.isF16())
-    return ::simclr::DType::kF16;
-  if (element.isBF16())
-    return ::simclr::DType::kBF16;
-  if (element.isInteger(64))
-    return ::simclr::DType::kI64;
-  if (element.isInteger(32))
-    return ::simclr::DType::kI32;
-  if (element.isInteger(8))
-    return ::simclr::DType::kU8;
-  return ::simclr::DType::kBool;
-}
-
-int64_t bytesOf(MemRefType type) {
-  return type.getNumElements() *
-         static_cast<int64_t>((type.getElementTypeBitWidth() + 7) / 8);
-}
 
 int64_t alignUp(int64_t value, int64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
@@ -89,11 +65,12 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
     artifact::Buffer buffer;
     buffer.id = nextId++;
     buffer.name = name.str();
-    buffer.dtype = dtypeOf(type.getElementType());
+    buffer.dtype = *getDType(type);
+    buffer.layout = getBufferLayout(type);
     buffer.shape.assign(type.getShape().begin(), type.getShape().end());
     buffer.region = region;
     buffer.offset = offset;
-    buffer.bytes = bytesOf(type);
+    buffer.bytes = getBufferBytes(type);
     plan.buffers.push_back(buffer);
     return buffer.id;
   };
@@ -125,7 +102,7 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
         }
         int64_t id = newBuffer(name, type, artifact::BufferRegion::kState,
                                plan.stateBytes);
-        plan.stateBytes = alignUp(plan.stateBytes + bytesOf(type), plan.alignment);
+        plan.stateBytes = alignUp(plan.stateBytes + getBufferBytes(type), plan.alignment);
         stateByName[name.str()] = id;
         bufferIds[argument] = id;
         artifact::StateTensor state;
@@ -142,7 +119,7 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
       }
       int64_t id = newBuffer(name.empty() ? kind : name, type,
                              artifact::BufferRegion::kInput, plan.inputBytes);
-      plan.inputBytes = alignUp(plan.inputBytes + bytesOf(type), plan.alignment);
+      plan.inputBytes = alignUp(plan.inputBytes + getBufferBytes(type), plan.alignment);
       bufferIds[argument] = id;
       program.inputs.push_back({roleOf(kind, name), id});
     }
@@ -176,17 +153,19 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
         continue;
       }
       artifact::ScheduleEntry entry;
-      ValueRange inputs, outputs;
+      ValueRange inputs, outputs, scratch;
       if (auto launch = dyn_cast<LaunchOp>(op)) {
         entry.kind = artifact::EntryKind::kKernel;
         entry.name = launch.getKernel().str();
         inputs = launch.getInputs();
         outputs = launch.getOutputs();
+        scratch = launch.getScratch();
       } else if (auto call = dyn_cast<ExternOp>(op)) {
         entry.kind = artifact::EntryKind::kExtern;
         entry.name = call.getCallee().str();
         inputs = call.getInputs();
         outputs = call.getOutputs();
+        scratch = call.getScratch();
         for (NamedAttribute attr : call->getAttrs()) {
           StringRef name = attr.getName().getValue();
           if (name == "callee" || name == "operandSegmentSizes")
@@ -209,7 +188,10 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
         entry.operands.push_back(bufferIds[value]);
       for (Value value : outputs)
         entry.operands.push_back(bufferIds[value]);
+      for (Value value : scratch)
+        entry.operands.push_back(bufferIds[value]);
       entry.numInputs = static_cast<int64_t>(inputs.size());
+      entry.numOutputs = static_cast<int64_t>(outputs.size());
       program.schedule.push_back(std::move(entry));
     }
     if (auto arena = function->getAttrOfType<IntegerAttr>(kArenaBytesAttrName))
@@ -221,110 +203,41 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
   return plan;
 }
 
-namespace {
-
-/// Runs the host compiler; on failure returns its output.
-LogicalResult runCompiler(const ArtifactOptions &options,
-                          const std::string &source, const std::string &output,
-                          std::string &messages) {
-  auto program = llvm::sys::findProgramByName(options.compiler);
-  if (!program) {
-    messages = "host compiler '" + options.compiler + "' not found on PATH";
-    return failure();
-  }
-  std::vector<std::string> storage = {*program};
-  for (const std::string &flag : options.compilerFlags)
-    storage.push_back(flag);
-  storage.push_back("-I" + options.kernelIncludeDirectory);
-  storage.push_back(source);
-  storage.push_back("-o");
-  storage.push_back(output);
-  SmallVector<StringRef> arguments(storage.begin(), storage.end());
-  SmallString<128> log;
-  llvm::sys::fs::createTemporaryFile("simclrc-host-compiler", "log", log);
-  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(log),
-                                          StringRef(log)};
-  std::string error;
-  int code = llvm::sys::ExecuteAndWait(*program, arguments, std::nullopt,
-                                       redirects, 0, 0, &error);
-  auto text = llvm::MemoryBuffer::getFile(log);
-  if (text)
-    messages = (*text)->getBuffer().str();
-  llvm::sys::fs::remove(log);
-  if (code != 0) {
-    if (!error.empty())
-      messages += error;
-    return failure();
-  }
-  return success();
-}
-
-std::string compilerIdentity(const ArtifactOptions &options) {
-  // The compiler's version is part of the cache key: upgrading GCC must not
-  // reuse old objects.
-  auto program = llvm::sys::findProgramByName(options.compiler);
-  if (!program)
-    return options.compiler;
-  SmallString<128> out;
-  llvm::sys::fs::createTemporaryFile("simclrc-version", "txt", out);
-  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(out),
-                                          StringRef(out)};
-  StringRef arguments[] = {*program, "--version"};
-  llvm::sys::ExecuteAndWait(*program, arguments, std::nullopt, redirects);
-  std::string identity = *program;
-  if (auto text = llvm::MemoryBuffer::getFile(out))
-    identity += (*text)->getBuffer().str();
-  llvm::sys::fs::remove(out);
-  return identity;
-}
-
-} // namespace
-
 LogicalResult mlir::simclr_kernel::writeArtifact(ModuleOp module,
+                                                 const Target &target,
                                                  const ArtifactOptions &options,
                                                  ArtifactReport &report) {
   FailureOr<artifact::Plan> plan = buildPlan(module);
   if (failed(plan))
     return failure();
-  FailureOr<CppKernelLibrary> library = emitCppKernelLibrary(module);
-  if (failed(library))
+  FailureOr<KernelSource> source = target.emitKernels(module);
+  if (failed(source))
     return failure();
-  report.kernelCount = library->kernelCount;
+  report.kernelCount = source->kernelCount;
 
   std::string directory = options.outputDirectory;
   if (std::error_code error = llvm::sys::fs::create_directories(directory))
     return module.emitError() << directory << ": cannot create the artifact "
                               << "directory: " << error.message();
-  std::string sourcePath = directory + "/kernels.cpp";
-  std::string libraryPath = directory + "/kernels.so";
-  if (::simclr::Status status =
-          ::simclr::writeFileAtomically(sourcePath, library->source.data(), library->source.size());
+  std::string sourcePath = directory + "/" + target.getSourceFileName().str();
+  std::string libraryPath = directory + "/" + target.getLibraryFileName().str();
+  if (::simclr::Status status = ::simclr::writeFileAtomically(
+          sourcePath, source->text.data(), source->text.size());
       !status.isOk())
     return module.emitError() << status.message();
 
-  // The cache key covers everything that determines the object code.
+  // The cache key covers everything that determines the library's bytes.
   llvm::SHA256 hasher;
-  hasher.update(library->source);
-  hasher.update(compilerIdentity(options));
-  for (const std::string &flag : options.compilerFlags)
-    hasher.update(flag + "\n");
-  std::string kernelHeaders;
-  {
-    // The templates' text is part of the key too.
-    std::error_code error;
-    for (llvm::sys::fs::directory_iterator it(
-             options.kernelIncludeDirectory + "/simclr/Kernels/Cpu", error),
-         end;
-         it != end && !error; it.increment(error)) {
-      if (auto text = llvm::MemoryBuffer::getFile(it->path()))
-        kernelHeaders += it->path() + "\n" + (*text)->getBuffer().str();
-    }
-  }
-  hasher.update(kernelHeaders);
+  hasher.update(::simclr::targetKindName(target.getKind()));
+  hasher.update(target.getArchitecture());
+  hasher.update(source->text);
+  hasher.update(target.getToolchainKey());
   std::string key = llvm::toHex(hasher.final(), /*LowerCase=*/true);
-  std::string cached = options.cacheDirectory.empty()
-                           ? std::string()
-                           : options.cacheDirectory + "/" + key + ".so";
+  std::string cached =
+      options.cacheDirectory.empty()
+          ? std::string()
+          : options.cacheDirectory + "/" + key + "." +
+                llvm::sys::path::extension(libraryPath).drop_front().str();
 
   auto start = std::chrono::steady_clock::now();
   if (!cached.empty() && llvm::sys::fs::exists(cached)) {
@@ -332,11 +245,11 @@ LogicalResult mlir::simclr_kernel::writeArtifact(ModuleOp module,
   } else {
     std::string temporary = libraryPath + ".tmp";
     std::string messages;
-    if (failed(runCompiler(options, sourcePath, temporary, messages))) {
+    if (failed(target.compileLibrary(sourcePath, temporary, messages))) {
       llvm::sys::fs::remove(temporary);
       return module.emitError()
-             << "the host compiler failed on the generated " << sourcePath
-             << ":\n"
+             << "the " << ::simclr::targetKindName(target.getKind())
+             << " toolchain failed on the generated " << sourcePath << ":\n"
              << messages;
     }
     if (!cached.empty()) {
@@ -357,7 +270,7 @@ LogicalResult mlir::simclr_kernel::writeArtifact(ModuleOp module,
     if (std::error_code error = llvm::sys::fs::rename(partial, libraryPath))
       return module.emitError() << libraryPath << ": " << error.message();
   }
-  report.hostCompileSeconds =
+  report.libraryCompileSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
   if (!options.keepSource)
@@ -366,10 +279,11 @@ LogicalResult mlir::simclr_kernel::writeArtifact(ModuleOp module,
   ::simclr::Expected<std::string> sha = artifact::sha256OfFile(libraryPath);
   if (!sha)
     return module.emitError() << sha.status().message();
-  plan->library.file = "kernels.so";
+  plan->library.file = target.getLibraryFileName().str();
   plan->library.sha256 = *sha;
-  plan->library.fingerprint = library->fingerprint;
-  plan->library.target = "cpu";
+  plan->library.fingerprint = source->fingerprint;
+  plan->library.target = std::string(::simclr::targetKindName(target.getKind()));
+  plan->library.architecture = target.getArchitecture();
   plan->specName = options.specName;
   plan->specSha256 = options.specSha256;
   plan->trainingJson = options.trainingJson;

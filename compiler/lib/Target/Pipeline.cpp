@@ -23,10 +23,13 @@ void mlir::simclr_kernel::addFusionPasses(OpPassManager &pm) {
   simclr::buildSimclrFusePipeline(pm);
 }
 
-void mlir::simclr_kernel::addKernelPasses(OpPassManager &pm, bool fused) {
+void mlir::simclr_kernel::addKernelPasses(OpPassManager &pm, bool fused,
+                                          const Target &target) {
   // Without fusion, linear still becomes a library matmul and a bias add.
   if (!fused)
     pm.addNestedPass<func::FuncOp>(simclr::createSimclrExpandLinear());
   pm.addPass(simclr::createSimclrLowerToKernels());
+  pm.addPass(createSimclrDescribeKernels());
+  target.addTargetPasses(pm);
   pm.addNestedPass<func::FuncOp>(createSimclrPlanMemory());
 }

@@ -105,20 +105,28 @@ protected:
     EXPECT_TRUE(succeeded(module));
     if (failed(module))
       return nullptr;
+    simclr_kernel::TargetOptions targetOptions;
+    targetOptions.kernelIncludeDirectory = SIMCLR_KERNEL_INCLUDE_DIR;
+    std::string error;
+    std::unique_ptr<simclr_kernel::Target> target =
+        simclr_kernel::createTarget("cpu", targetOptions, error);
+    EXPECT_TRUE(target) << error;
+    if (!target)
+      return nullptr;
     PassManager pm(&context);
     simclr_kernel::addTrainStepPasses(pm);
     if (fused)
       simclr_kernel::addFusionPasses(pm);
-    simclr_kernel::addKernelPasses(pm, fused);
+    simclr_kernel::addKernelPasses(pm, fused, *target);
     EXPECT_TRUE(succeeded(pm.run(**module)));
     simclr_kernel::ArtifactOptions artifactOptions;
     artifactOptions.outputDirectory = dir;
     artifactOptions.cacheDirectory = "";
-    artifactOptions.kernelIncludeDirectory = SIMCLR_KERNEL_INCLUDE_DIR;
     artifactOptions.specName = "golden";
     artifactOptions.trainingJson = "{}";
     simclr_kernel::ArtifactReport report;
-    EXPECT_TRUE(succeeded(simclr_kernel::writeArtifact(**module, artifactOptions, report)));
+    EXPECT_TRUE(succeeded(simclr_kernel::writeArtifact(**module, *target, artifactOptions,
+                                                       report)));
     auto artifact = runtime::Artifact::load(dir);
     EXPECT_TRUE(artifact.hasValue()) << artifact.status().message();
     return artifact.hasValue() ? *artifact : nullptr;

@@ -131,6 +131,37 @@ Floats cancellingFloats(size_t count, std::mt19937_64 &rng) {
   return values;
 }
 
+/// A kernel workspace of `bytes` (kernels::*ScratchBytes), as the arena
+/// gives one: 64-byte aligned, garbage-filled so that no kernel relies on
+/// zeroed scratch.
+class Scratch {
+public:
+  explicit Scratch(int64_t bytes)
+      : storage_(static_cast<size_t>(bytes / 8 + 8), -1234.5) {}
+  void *get() {
+    auto address = reinterpret_cast<uintptr_t>(storage_.data());
+    return reinterpret_cast<void *>((address + 63) / 64 * 64);
+  }
+
+private:
+  std::vector<double> storage_;
+};
+
+/// A fresh workspace of channelStatisticsScratchBytes(n, c, hw).
+struct ChannelScratch : Scratch {
+  ChannelScratch(int64_t n, int64_t c, int64_t hw)
+      : Scratch(kernels::channelStatisticsScratchBytes(n, c, hw)) {}
+};
+
+/// The workspace of a multi-tensor update of `segments`.
+Scratch optimizerScratch(const std::vector<OptimizerSegment> &segments) {
+  int64_t chunks = 0;
+  for (const OptimizerSegment &segment : segments)
+    chunks += kernels::optimizerChunks(segment.size);
+  return Scratch(kernels::optimizerScratchBytes(
+      static_cast<int64_t>(segments.size()), chunks));
+}
+
 /// relu(v), as the fused epilogues the generator emits.
 float reluF(float v) { return v < 0.0f ? 0.0f : v; }
 
@@ -178,9 +209,10 @@ TEST(CpuKernelBatchNormTest, TrainForwardMatchesReference) {
     auto expected = take(ref::batchNormTrain(
         toD(s.shape(), x), toD({s.c}, gamma), toD({s.c}, beta), 1e-5));
     Floats y(x.size()), mean(s.c), var(s.c);
-    batchNormTrainForward(s.n, s.c, s.hw(), Load{x.data()}, gamma.data(),
-                          beta.data(), 1e-5, y.data(), mean.data(), var.data(),
-                          Identity{});
+    batchNormTrainForward<1>(s.n, s.c, s.hw(), Load{x.data()}, gamma.data(),
+                             beta.data(), 1e-5, y.data(), mean.data(),
+                             var.data(), ChannelScratch(s.n, s.c, s.hw()).get(),
+                             Identity{});
     expectClose(mean, expected.batchMean.data, kDoubleSumTol, "batchMean");
     expectClose(var, expected.batchVar.data, kDoubleSumTol, "batchVar");
     expectClose(y, expected.y.data, kElementwiseTol, "y");
@@ -200,9 +232,10 @@ TEST(CpuKernelBatchNormTest, TrainForwardFusesPrologueAndResidualReluEpilogue) {
   TensorD expected =
       take(ref::relu(take(ref::add(bn.y, toD(s.shape(), res)))));
   Floats y(a.size()), mean(s.c), var(s.c);
-  batchNormTrainForward(
+  batchNormTrainForward<1>(
       s.n, s.c, s.hw(), [&](int64_t i) { return a[i] + b[i]; }, gamma.data(),
       beta.data(), 1e-5, y.data(), mean.data(), var.data(),
+      ChannelScratch(s.n, s.c, s.hw()).get(),
       [&](int64_t i, float v) { return reluF(v + res[i]); });
   expectClose(y, expected.data, kElementwiseTol, "relu(bn(a+b)+res)");
   expectClose(var, bn.batchVar.data, kDoubleSumTol, "batchVar");
@@ -218,8 +251,9 @@ TEST(CpuKernelBatchNormTest, InferenceMatchesReference) {
         toD(s.shape(), x), toD({s.c}, gamma), toD({s.c}, beta), toD({s.c}, rm),
         toD({s.c}, rv), 1e-5));
     Floats y(x.size());
-    batchNormInference(s.n, s.c, s.hw(), Load{x.data()}, gamma.data(),
+    batchNormInference<1>(s.n, s.c, s.hw(), Load{x.data()}, gamma.data(),
                        beta.data(), rm.data(), rv.data(), 1e-5, y.data(),
+                       Scratch(kernels::batchNormInferenceScratchBytes(s.c)).get(),
                        [](int64_t, float v) { return reluF(v); });
     expectClose(y, take(ref::relu(expected)).data, kElementwiseTol, "y");
   }
@@ -243,11 +277,11 @@ TEST(CpuKernelBatchNormTest, TrainBackwardMatchesReferenceThroughReluMask) {
         maskedDy, toD(s.shape(), x), toD({s.c}, gamma), toD({s.c}, mean),
         toD({s.c}, var), 1e-5));
     Floats dx(x.size()), dgamma(s.c), dbeta(s.c);
-    batchNormTrainBackward(
+    batchNormTrainBackward<1>(
         s.n, s.c, s.hw(),
         [&](int64_t i) { return yr[i] > 0.0f ? dy[i] : 0.0f; }, x.data(),
         gamma.data(), mean.data(), var.data(), 1e-5, dx.data(), dgamma.data(),
-        dbeta.data(), Identity{});
+        dbeta.data(), ChannelScratch(s.n, s.c, s.hw()).get(), Identity{});
     expectClose(dbeta, expected.dbeta.data, kDoubleSumTol, "dbeta");
     expectClose(dgamma, expected.dgamma.data, kElementwiseTol, "dgamma");
     expectClose(dx, expected.dx.data, kGradientTol, "dx");
@@ -274,36 +308,10 @@ TEST(CpuKernelChannelTest, SumToChannelsMatchesReference) {
     Floats x = randomFloats(s.size(), rng);
     TensorD expected = take(ref::sumToChannels(toD(s.shape(), x)));
     Floats y(s.c);
-    sumToChannels(s.n, s.c, s.hw(), Load{x.data()}, y.data());
+    sumToChannels<1>(s.n, s.c, s.hw(), Load{x.data()}, y.data(),
+                     ChannelScratch(s.n, s.c, s.hw()).get(), Identity{});
     expectClose(y, expected.data, kDoubleSumTol, "sumToChannels");
   }
-}
-
-TEST(CpuKernelChannelTest, AddChannelBiasCompletesALinearLayer) {
-  std::mt19937_64 rng(7);
-  const int64_t n = 5, k = 7, m = 3;
-  Floats x = randomFloats(n * k, rng), w = randomFloats(m * k, rng);
-  Floats b = randomFloats(m, rng);
-  TensorD bias = toD({m}, b);
-  TensorD expected =
-      take(ref::relu(take(ref::linear(toD({n, k}, x), toD({m, k}, w), &bias))));
-  // x w^T by the f64 reference (rounded to f32), then the bias and relu.
-  Floats xw = fromD(
-      take(ref::matmul(toD({n, k}, x), toD({m, k}, w), false, true)));
-  Floats y(n * m);
-  addChannelBias(n, m, 1, xw.data(), b.data(), y.data(),
-                 [](int64_t, float v) { return reluF(v); });
-  expectClose(y, expected.data, kElementwiseTol, "relu(linear)");
-
-  // NCHW with inner = H*W, in place.
-  ChannelShape s{2, 3, 5, 7};
-  Floats img = randomFloats(s.size(), rng), cb = randomFloats(s.c, rng);
-  std::vector<double> want(img.size());
-  for (int64_t i = 0; i < s.size(); ++i)
-    want[i] = static_cast<double>(img[i] + cb[(i / s.hw()) % s.c]);
-  addChannelBias(s.n, s.c, s.hw(), img.data(), cb.data(), img.data(),
-                 Identity{});
-  expectClose(img, want, 0.0, "NCHW bias, in place");
 }
 
 TEST(CpuKernelChannelTest, NormalizeChannelsAfterImageToFloat) {
@@ -325,7 +333,7 @@ TEST(CpuKernelChannelTest, NormalizeChannelsAfterImageToFloat) {
   Floats t(s.size()), y(s.size());
   imageToFloat(s.size(), pixels.data(), t.data(), Identity{});
   expectClose(t, asFloat.data, 0.0, "imageToFloat");
-  normalizeChannels(s.n, s.c, s.hw(), Load{t.data()}, meanF.data(),
+  normalizeChannels<1>(s.n, s.c, s.hw(), Load{t.data()}, meanF.data(),
                     stdF.data(), y.data(), Identity{});
   expectClose(y, expected.data, 0.0, "normalize");
 }
@@ -379,7 +387,7 @@ TEST(CpuKernelPoolTest, GlobalAvgPoolForwardAndBackward) {
   Floats x = randomFloats(n * c * h * w, rng), bias = randomFloats(n * c, rng);
   TensorD pooled = take(ref::globalAvgPool(toD({n, c, h, w}, x)));
   Floats y(n * c);
-  globalAvgPoolForward(n, c, h * w, Load{x.data()}, y.data(),
+  globalAvgPoolForward<1>(n, c, h * w, Load{x.data()}, y.data(),
                        [&](int64_t i, float v) { return v + bias[i]; });
   TensorD expected = take(ref::add(pooled, toD({n, c}, bias)));
   expectClose(y, expected.data, kElementwiseTol, "gap + bias");
@@ -388,7 +396,7 @@ TEST(CpuKernelPoolTest, GlobalAvgPoolForwardAndBackward) {
   TensorF expectedDx =
       take(ref::globalAvgPoolBackward(toF({n, c}, dy), {n, c, h, w}));
   Floats dx(x.size());
-  globalAvgPoolBackward(n, c, h * w, dy.data(), dx.data(),
+  globalAvgPoolBackward<1>(n, c, h * w, Load{dy.data()}, dx.data(),
                         [&](int64_t i, float v) {
                           return mask[i] > 0.0f ? v : 0.0f;
                         });
@@ -461,10 +469,14 @@ TEST(CpuKernelLossTest, NtXentForwardBackwardAndFusedMatchReference) {
         TensorD::scalar(dloss), zd, c.temperature));
 
     Floats loss(1), fusedLoss(1), dz(z.size()), fusedDz(z.size());
-    ntXentForward(c.rows2N, c.dim, z.data(), c.temperature, loss.data());
-    ntXentBackward(c.rows2N, c.dim, &dloss, z.data(), c.temperature, dz.data());
+    const int64_t bytes = kernels::ntXentScratchBytes(c.rows2N, c.dim);
+    ntXentForward(c.rows2N, c.dim, z.data(), c.temperature, loss.data(),
+                  Scratch(bytes).get());
+    ntXentBackward(c.rows2N, c.dim, &dloss, z.data(), c.temperature, dz.data(),
+                   Scratch(bytes).get());
     ntXentForwardBackward(c.rows2N, c.dim, z.data(), c.temperature, &dloss,
-                          fusedLoss.data(), fusedDz.data());
+                          fusedLoss.data(), fusedDz.data(),
+                          Scratch(bytes).get());
     expectClose(loss, std::vector<double>{expectedLoss}, kNtXentLossTol,
                 "loss");
     expectClose(dz, expectedDz.data, kGradientTol, "dz");
@@ -506,10 +518,11 @@ TEST(CpuKernelLossTest, NtXentPrimitivesMatchReference) {
   expectClose(v, fromD(ref::scale(positives, -1.0)), 0.0, "-gather_positives");
 
   // reduce_mean over several blocks, and its adjoint.
-  const int64_t count = 3 * detail::kReduceBlockElements + 17;
+  const int64_t count = 3 * kernels::kReduceBlockElements + 17;
   Floats x = randomFloats(count, rng);
   Floats mean(1);
   reduceMeanForward(count, Load{x.data()}, mean.data(),
+                    Scratch(kernels::reduceScratchBytes(count)).get(),
                     [](int64_t, float value) { return -value; });
   double expectedMean = take(ref::reduceMean(toD({count}, x))).data[0];
   expectClose(mean, std::vector<double>{-expectedMean}, kDoubleSumTol,
@@ -590,7 +603,7 @@ struct OptimizerFixture {
   std::vector<double> weightDecay;
   std::vector<int> flags;
   explicit OptimizerFixture(std::mt19937_64 &rng) {
-    const int64_t sizes[] = {1, 7, 135, 3 * detail::kOptimizerChunkElements + 5,
+    const int64_t sizes[] = {1, 7, 135, 3 * kernels::kOptimizerChunkElements + 5,
                              64};
     for (size_t s = 0; s < std::size(sizes); ++s) {
       params.push_back(randomFloats(sizes[s], rng));
@@ -642,9 +655,12 @@ TEST(CpuKernelOptimizerTest, MultiTensorUpdatesMatchReferenceOverThreeSteps) {
     float lr = lrWarmupCosine(step, 0.5, 0.0, 1, 10);
     if (step == 0)
       lr = 0.1f; // warm-up gives 0 at step 0, which would test nothing.
-    adamWUpdateAll(adamSegs.data(), count, lr, step, 0.9, 0.999, 1e-8);
-    sgdUpdateAll(sgdSegs.data(), count, lr, 0.9);
-    larsUpdateAll(larsSegs.data(), count, lr, 0.9, 1e-3);
+    adamWUpdateAll(adamSegs.data(), count, lr, step, 0.9, 0.999, 1e-8,
+                   optimizerScratch(adamSegs).get());
+    sgdUpdateAll(sgdSegs.data(), count, lr, 0.9,
+                 optimizerScratch(sgdSegs).get());
+    larsUpdateAll(larsSegs.data(), count, lr, 0.9, 1e-3,
+                  optimizerScratch(larsSegs).get());
     for (size_t s = 0; s < adamRef.size(); ++s) {
       std::vector<int64_t> shape = adamRef[s][0].shape;
       ref::AdamWOptions adamOptions{lr, 0.9, 0.999, 1e-8, adam.weightDecay[s]};
@@ -688,9 +704,11 @@ TEST(CpuKernelDeterminismTest, ReductionsAreBitIdenticalFor1_2_7Threads) {
   expectThreadCountInvariant(
       [&] {
         Floats y(x.size()), out(2 * s.c);
-        batchNormTrainForward(s.n, s.c, s.hw(), Load{x.data()}, gamma.data(),
-                              beta.data(), 1e-5, y.data(), out.data(),
-                              out.data() + s.c, Identity{});
+        batchNormTrainForward<1>(s.n, s.c, s.hw(), Load{x.data()},
+                                 gamma.data(), beta.data(), 1e-5, y.data(),
+                                 out.data(), out.data() + s.c,
+                                 ChannelScratch(s.n, s.c, s.hw()).get(),
+                                 Identity{});
         y.insert(y.end(), out.begin(), out.end());
         return y;
       },
@@ -698,10 +716,11 @@ TEST(CpuKernelDeterminismTest, ReductionsAreBitIdenticalFor1_2_7Threads) {
   expectThreadCountInvariant(
       [&] {
         Floats dx(x.size()), out(2 * s.c);
-        batchNormTrainBackward(s.n, s.c, s.hw(), Load{dy.data()}, x.data(),
-                               gamma.data(), mean.data(), var.data(), 1e-5,
-                               dx.data(), out.data(), out.data() + s.c,
-                               Identity{});
+        batchNormTrainBackward<1>(s.n, s.c, s.hw(), Load{dy.data()}, x.data(),
+                                  gamma.data(), mean.data(), var.data(), 1e-5,
+                                  dx.data(), out.data(), out.data() + s.c,
+                                  ChannelScratch(s.n, s.c, s.hw()).get(),
+                                  Identity{});
         dx.insert(dx.end(), out.begin(), out.end());
         return dx;
       },
@@ -710,17 +729,20 @@ TEST(CpuKernelDeterminismTest, ReductionsAreBitIdenticalFor1_2_7Threads) {
   expectThreadCountInvariant(
       [&] {
         Floats y(s.c + 3);
-        sumToChannels(s.n, s.c, s.hw(), Load{dy.data()}, y.data());
-        sumToChannels(4500, 3, 1, Load{wide.data()}, y.data() + s.c);
+        sumToChannels<1>(s.n, s.c, s.hw(), Load{dy.data()}, y.data(),
+                         ChannelScratch(s.n, s.c, s.hw()).get(), Identity{});
+        sumToChannels<1>(4500, 3, 1, Load{wide.data()}, y.data() + s.c,
+                         ChannelScratch(4500, 3, 1).get(), Identity{});
         return y;
       },
       "sum_to_channels");
   expectThreadCountInvariant(
       [&] {
         Floats y(s.n * s.c + 1);
-        globalAvgPoolForward(s.n, s.c, s.hw(), Load{x.data()}, y.data(),
-                             Identity{});
+        globalAvgPoolForward<1>(s.n, s.c, s.hw(), Load{x.data()}, y.data(),
+                                Identity{});
         reduceMeanForward(s.size(), Load{dy.data()}, y.data() + s.n * s.c,
+                          Scratch(kernels::reduceScratchBytes(s.size())).get(),
                           Identity{});
         return y;
       },
@@ -731,8 +753,10 @@ TEST(CpuKernelDeterminismTest, ReductionsAreBitIdenticalFor1_2_7Threads) {
       [&] {
         const float dloss = 1.0f;
         Floats out(1 + z.size());
-        ntXentForwardBackward(c.rows2N, c.dim, z.data(), c.temperature, &dloss,
-                              out.data(), out.data() + 1);
+        ntXentForwardBackward(
+            c.rows2N, c.dim, z.data(), c.temperature, &dloss, out.data(),
+            out.data() + 1,
+            Scratch(kernels::ntXentScratchBytes(c.rows2N, c.dim)).get());
         return out;
       },
       "nt_xent forward-backward");
@@ -754,7 +778,7 @@ TEST(CpuKernelDeterminismTest, ReductionsAreBitIdenticalFor1_2_7Threads) {
         OptimizerFixture lars = initial;
         std::vector<OptimizerSegment> segs = lars.segments();
         larsUpdateAll(segs.data(), static_cast<int64_t>(segs.size()), 0.3f,
-                      0.9, 1e-3);
+                      0.9, 1e-3, optimizerScratch(segs).get());
         return lars.flattened();
       },
       "LARS");

@@ -4,6 +4,7 @@
 
 #include "simclr/Runtime/Executor.h"
 #include "simclr/Support/ArtifactPlan.h"
+#include "simclr/Support/CpuIsa.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -51,6 +52,7 @@ Plan richPlan() {
   collective.name = "all_reduce_sum";
   collective.operands = {r, s};
   collective.numInputs = 1;
+  collective.numOutputs = 1;
   collective.attrs = {{"group", std::string("replicas")}};
   p.schedule.push_back(collective);
   Plan plan = b.finish();
@@ -129,6 +131,7 @@ TEST(RuntimeExecutorPlanTest, RoundTripsEveryField) {
     EXPECT_EQ(a.schedule[i].name, e.schedule[i].name);
     EXPECT_EQ(a.schedule[i].operands, e.schedule[i].operands);
     EXPECT_EQ(a.schedule[i].numInputs, e.schedule[i].numInputs);
+    EXPECT_EQ(a.schedule[i].numOutputs, e.schedule[i].numOutputs);
     EXPECT_EQ(a.schedule[i].attrs, e.schedule[i].attrs) << "entry " << i;
   }
   EXPECT_EQ(artifact::planIdentity(*read), artifact::planIdentity(plan));
@@ -142,18 +145,17 @@ TEST(RuntimeExecutorPlanTest, LoadsAndResolvesKernels) {
   std::string dir = test::writeArtifact(richPlan());
   Expected<std::shared_ptr<const Artifact>> a = Artifact::load(dir);
   ASSERT_TRUE(a) << a.status().message();
-  EXPECT_NE((*a)->kernel("simclr_test_relu"), nullptr);
-  EXPECT_EQ((*a)->kernel("simclr_test_scale2"), nullptr); // Not in the plan.
   EXPECT_EQ((*a)->identity(), artifact::planIdentity((*a)->plan()));
   EXPECT_EQ((*a)->directory(), dir);
 }
 
 TEST(RuntimeExecutorPlanTest, RefusesAnotherFormatVersion) {
   std::string dir = test::writeArtifact(richPlan());
-  editPlan(dir + "/plan.json", [](Json &f) { f["version"] = 2; }, false);
+  // The version before layouts and architectures.
+  editPlan(dir + "/plan.json", [](Json &f) { f["version"] = 1; }, false);
   EXPECT_EQ(loadError(dir),
-            dir + "/plan.json: artifact format version 2, this runtime reads "
-                  "version 1; recompile the spec with this simclrc");
+            dir + "/plan.json: artifact format version 1, this runtime reads "
+                  "version 2; recompile the spec with this simclrc");
 }
 
 TEST(RuntimeExecutorPlanTest, RefusesAModifiedBody) {
@@ -239,10 +241,12 @@ TEST(RuntimeExecutorPlanTest, RefusesAnotherFingerprint) {
 }
 
 TEST(RuntimeExecutorPlanTest, RefusesAnotherKernelAbiVersion) {
-  std::string dir = test::writeArtifact(richPlan(), SIMCLR_TEST_KERNELS_ABI2);
-  EXPECT_EQ(loadError(dir), dir + "/kernels.so: kernel ABI version 2, this "
-                                  "runtime reads version 1; recompile the spec "
-                                  "with this simclrc");
+  std::string dir =
+      test::writeArtifact(richPlan(), SIMCLR_TEST_KERNELS_OTHER_ABI);
+  EXPECT_EQ(loadError(dir), dir + "/kernels.so: kernel ABI version 999, this "
+                                  "runtime reads version " +
+                                  std::to_string(artifact::kPlanFormatVersion) +
+                                  "; recompile the spec with this simclrc");
 }
 
 TEST(RuntimeExecutorPlanTest, RefusesAMissingKernelSymbol) {
@@ -327,6 +331,42 @@ TEST(RuntimeExecutorPlanTest, VerifyNamesOtherInconsistencies) {
   EXPECT_EQ(artifact::verifyPlan(plan).message(),
             "program 'train_step': input 'views': buffer 4 ('%y') is not in the "
             "input region");
+}
+
+TEST(RuntimeExecutorPlanTest, VerifyChecksTargetArchitectureAndLayouts) {
+  auto withLibrary = [](const std::string &target,
+                        const std::string &architecture) {
+    Plan plan = richPlan();
+    plan.library = {"kernels.so", std::string(64, 'b'), "f", target,
+                    architecture};
+    return plan;
+  };
+  EXPECT_TRUE(artifact::verifyPlan(withLibrary("cpu", "x86-64-v3")));
+  EXPECT_EQ(artifact::verifyPlan(withLibrary("tpu", "v5e")).message(),
+            "library target 'tpu' is not one of cpu");
+  EXPECT_EQ(artifact::verifyPlan(withLibrary("cpu", "native")).message(),
+            "library architecture 'native' is not an architecture of target "
+            "'cpu' (x86-64-v2, x86-64-v3 or x86-64-v4)");
+  Plan plan = withLibrary("cpu", "x86-64-v3");
+  plan.buffers[2].layout = Layout::kNChw16c; // '%x' is 2 x 3 x 8 x 8.
+  EXPECT_EQ(artifact::verifyPlan(plan).message(),
+            "buffer 2 ('%x'): layout nChw16c needs a 4-D N x C x H x W buffer "
+            "with a multiple of 16 channels");
+}
+
+TEST(RuntimeExecutorPlanTest, RefusesALibraryForAnInstructionSetThisCpuLacks) {
+  if (hostSupportsCpuIsaLevel(CpuIsaLevel::kX86_64_v4))
+    GTEST_SKIP() << "this CPU runs every x86-64 level: nothing to refuse";
+  Plan plan = richPlan();
+  plan.library.architecture = "x86-64-v4";
+  std::string dir = test::writeArtifact(plan);
+  EXPECT_THAT(loadError(dir),
+              StartsWith(dir + "/plan.json: the kernel library was built for "
+                               "x86-64-v4 (AVX-512 (F, BW, CD, DQ, VL)), "
+                               "which this CPU ("));
+  EXPECT_THAT(loadError(dir),
+              testing::HasSubstr("recompile the spec here, or with simclrc "
+                                 "--arch=x86-64-v"));
 }
 
 } // namespace

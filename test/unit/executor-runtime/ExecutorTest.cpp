@@ -477,6 +477,7 @@ Plan trainPlan() {
   allReduce.name = "all_reduce_sum";
   allReduce.operands = {loss, reduced};
   allReduce.numInputs = 1;
+  allReduce.numOutputs = 1;
   train.schedule.push_back(allReduce);
   artifact::Program &encode = b.program("encode");
   encode.inputs = {{"images", images}};

@@ -68,8 +68,9 @@ artifact::ScheduleEntry kernelEntry(const std::string &name,
   artifact::ScheduleEntry e;
   e.kind = artifact::EntryKind::kKernel;
   e.name = name;
-  e.operands = std::move(operands);
   e.numInputs = numInputs;
+  e.numOutputs = static_cast<int64_t>(operands.size()) - numInputs;
+  e.operands = std::move(operands);
   return e;
 }
 
@@ -79,8 +80,9 @@ artifact::ScheduleEntry externEntry(const std::string &name,
   artifact::ScheduleEntry e;
   e.kind = artifact::EntryKind::kExtern;
   e.name = name;
-  e.operands = std::move(operands);
   e.numInputs = 2;
+  e.numOutputs = static_cast<int64_t>(operands.size()) - 2;
+  e.operands = std::move(operands);
   e.attrs = std::move(attrs);
   return e;
 }
@@ -100,6 +102,8 @@ std::string writeArtifact(artifact::Plan plan, const std::string &library) {
   if (plan.library.fingerprint.empty())
     plan.library.fingerprint = testkernels::kFingerprint;
   plan.library.target = "cpu";
+  if (plan.library.architecture.empty())
+    plan.library.architecture = "x86-64-v2";
   Status written = artifact::writePlanFile(plan, *dir + "/plan.json");
   EXPECT_TRUE(written.isOk()) << written.message();
   return *dir;

@@ -1,6 +1,8 @@
 //===- test_kernels.cpp - A hand-written kernel library for executor tests ===//
 #include "TestKernels.h"
 
+#include "simclr/Support/ArtifactPlan.h"
+
 #include <algorithm>
 #include <cstdint>
 
@@ -9,7 +11,7 @@ using namespace simclr::testkernels;
 #ifndef SIMCLR_TEST_ABI_VERSION
 /// The plan format version this library claims (a second build claims
 /// another, to test the runtime's refusal).
-#define SIMCLR_TEST_ABI_VERSION 1
+#define SIMCLR_TEST_ABI_VERSION simclr::artifact::kPlanFormatVersion
 #endif
 
 extern "C" {

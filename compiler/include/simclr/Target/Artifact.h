@@ -2,16 +2,18 @@
 //
 // The last step of `simclrc SPEC -o DIR`: from a planned kernel-level module
 // (after simclr-lower-to-kernels and simclr-plan-memory) build the runtime's
-// Plan (lib/include/simclr/Support/ArtifactPlan.h), emit the kernels' C++,
-// compile it with the host compiler into DIR/kernels.so (through a
-// content-addressed cache, so an unchanged recompile costs no compiler run)
-// and write DIR/plan.json.
+// Plan (lib/include/simclr/Support/ArtifactPlan.h), have the target emit
+// its kernels' source and compile it into DIR/<library> (through a
+// content-addressed cache, so an unchanged recompile costs no toolchain
+// run) and write DIR/plan.json. Target-neutral: everything the target
+// decides comes through simclr/Target/Target.h.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SIMCLR_TARGET_ARTIFACT_H
 #define SIMCLR_TARGET_ARTIFACT_H
 
 #include "simclr/Support/ArtifactPlan.h"
+#include "simclr/Target/Target.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -25,25 +27,18 @@ struct ArtifactOptions {
   /// Where compiled kernel libraries are kept by content hash; empty: no
   /// cache.
   std::string cacheDirectory;
-  /// The host C++ compiler and its flags.
-  std::string compiler = "c++";
-  std::vector<std::string> compilerFlags = {
-      "-std=c++17", "-O3", "-march=native", "-fno-math-errno", "-fopenmp",
-      "-fPIC", "-shared"};
-  /// Directory holding simclr/Kernels/Cpu/CpuKernels.h.
-  std::string kernelIncludeDirectory;
   /// Recorded in the plan.
   std::string specName;
   std::string specSha256;
   std::string trainingJson;
-  /// Also write the emitted C++ here when non-empty (--emit=cpp).
+  /// Keep the generated source beside the library, for reading.
   bool keepSource = true;
 };
 
 struct ArtifactReport {
   int kernelCount = 0;
   bool cacheHit = false;
-  double hostCompileSeconds = 0;
+  double libraryCompileSeconds = 0;
   std::string libraryPath;
   std::string planPath;
 };
@@ -52,9 +47,10 @@ struct ArtifactReport {
 /// library fields are left empty. Errors are emitted at the op.
 FailureOr<::simclr::artifact::Plan> buildPlan(ModuleOp module);
 
-/// Emits, compiles and writes the whole artifact. A failing host compiler
-/// is reported with its message and the generated file's path.
-LogicalResult writeArtifact(ModuleOp module, const ArtifactOptions &options,
+/// Emits, compiles and writes the whole artifact for `target`. A failing
+/// toolchain is reported with its message and the generated file's path.
+LogicalResult writeArtifact(ModuleOp module, const Target &target,
+                            const ArtifactOptions &options,
                             ArtifactReport &report);
 
 } // namespace mlir::simclr_kernel

@@ -9,6 +9,7 @@
 #define SIMCLR_TARGET_PIPELINE_H
 
 #include "mlir/Pass/PassManager.h"
+#include "simclr/Target/Target.h"
 
 namespace mlir::simclr_kernel {
 
@@ -22,7 +23,7 @@ void addFusionPasses(OpPassManager &pm);
 /// From the (fused or not) train step to the planned kernel level:
 /// simclr-expand-linear when not fused, simclr-lower-to-kernels and
 /// simclr-plan-memory.
-void addKernelPasses(OpPassManager &pm, bool fused);
+void addKernelPasses(OpPassManager &pm, bool fused, const Target &target);
 
 } // namespace mlir::simclr_kernel
 

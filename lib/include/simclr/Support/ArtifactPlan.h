@@ -27,6 +27,7 @@
 
 #include "simclr/Support/DType.h"
 #include "simclr/Support/Status.h"
+#include "simclr/Support/Vocabulary.h"
 
 #include <cstdint>
 #include <map>
@@ -38,14 +39,17 @@
 namespace simclr::artifact {
 
 /// Bumped on every incompatible change of the plan or of the kernel ABI.
-inline constexpr int64_t kPlanFormatVersion = 1;
+/// Version 2: buffers carry a layout, the library its architecture, schedule
+/// entries their output count (scratch operands follow the outputs).
+inline constexpr int64_t kPlanFormatVersion = 2;
 /// `"format"` field of plan.json.
 inline constexpr const char *kPlanFormatName = "simclrc-artifact";
 
 /// The kernel ABI: every generated kernel is
 ///   extern "C" void NAME(void *const *operands);
 /// operands[i] is the base address of the entry's i-th operand buffer (its
-/// inputs first, then its outputs, in the order of ScheduleEntry::operands).
+/// inputs first, then its outputs, then its scratch buffers, in the order
+/// of ScheduleEntry::operands).
 using KernelFunction = void (*)(void *const *operands);
 /// Every kernel library also exports
 ///   extern "C" const char *simclr_kernel_library_fingerprint(void);
@@ -79,6 +83,8 @@ struct Buffer {
   int64_t offset = 0;
   /// elements * dtype size.
   int64_t bytes = 0;
+  /// How a 4-D activation lies in memory (Vocabulary.h); plain otherwise.
+  Layout layout = Layout::kPlain;
 };
 
 /// How the runtime fills a state tensor before the first step.
@@ -120,10 +126,16 @@ enum class EntryKind {
 struct ScheduleEntry {
   EntryKind kind = EntryKind::kKernel;
   std::string name;
-  /// Inputs first, then outputs.
+  /// Inputs first, then outputs, then scratch: temporaries (arena buffers
+  /// of bytes) the kernel or library routine may overwrite.
   std::vector<int64_t> operands;
   int64_t numInputs = 0;
+  int64_t numOutputs = 0;
   AttrMap attrs;
+
+  int64_t numScratch() const {
+    return static_cast<int64_t>(operands.size()) - numInputs - numOutputs;
+  }
 };
 
 /// A value a program reads or produces, by role.
@@ -154,8 +166,12 @@ struct KernelLibrary {
   std::string sha256;
   /// What the library's simclr_kernel_library_fingerprint() returns.
   std::string fingerprint;
-  /// "cpu" or "cuda".
+  /// A TargetKind name (Vocabulary.h): "cpu".
   std::string target;
+  /// What the library was compiled for, in the target's terms (the CPU:
+  /// an x86-64 level of CpuIsa.h); the runtime refuses a machine that
+  /// lacks it.
+  std::string architecture;
 };
 
 struct Plan {
@@ -188,8 +204,9 @@ std::string planIdentity(const Plan &plan);
 
 /// Checks internal consistency: unique buffer ids, operands name existing
 /// buffers, offsets + bytes inside their region, no two state or input
-/// buffers overlapping, bytes == elements * dtype size. The message names
-/// the first problem.
+/// buffers overlapping, bytes == elements * dtype size, layouts that fit
+/// their shapes, a known target and an architecture of it. The message
+/// names the first problem.
 Status verifyPlan(const Plan &plan);
 
 /// Serializes `plan` to JSON with "format", "version" and "sha256" (over the

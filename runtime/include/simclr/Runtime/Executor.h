@@ -5,12 +5,13 @@
 // block (parameters, optimizer state, running statistics), the input block
 // and the arena (exactly the plan's sizes, allocated once), and replays a
 // program's schedule: generated kernels from the artifact's kernel library,
-// extern calls through the target's table (CPU: oneDNN convolutions,
-// dnnl_sgemm), collectives (identity on one device).
+// extern calls through the target's table (CPU: oneDNN), collectives
+// (identity on one device). What depends on the target is behind the
+// Backend of the plan's target (Backend.h).
 //
 // No MLIR or LLVM here. Not thread-safe: one thread drives an Executor; the
-// kernels themselves use all `threads` cores (one OpenMP pool, shared with
-// oneDNN).
+// CPU kernels themselves use all `threads` cores (one OpenMP pool, shared
+// with oneDNN).
 //
 //===----------------------------------------------------------------------===//
 #ifndef SIMCLR_RUNTIME_EXECUTOR_H
@@ -27,21 +28,25 @@
 
 namespace simclr::runtime {
 
-/// A loaded, verified artifact directory: the plan and the opened kernel
-/// library (dlopen), with every kernel symbol the plan names resolved.
+class KernelLibrary;
+class RuntimeTarget;
+
+/// A loaded, verified artifact directory: the plan and its kernel library,
+/// loaded by the plan's target with every kernel the plan names resolved.
 class Artifact {
 public:
-  /// Reads DIR/plan.json (readPlanFile), checks kernels.so's SHA-256, opens
-  /// it, compares its ABI version and fingerprint with the plan and
-  /// resolves every kernel symbol; each failure is one line naming the file.
+  /// Reads DIR/plan.json (readPlanFile), checks that this runtime has the
+  /// plan's target and this machine its architecture, checks the library's
+  /// SHA-256 and has the target load it (ABI version, fingerprint, every
+  /// kernel); each failure is one line naming the file.
   static Expected<std::shared_ptr<const Artifact>> load(const std::string &dir);
 
   const artifact::Plan &plan() const;
   const std::string &directory() const;
   /// artifact::planIdentity(plan()): checkpoints record it.
   const std::string &identity() const;
-  /// The resolved symbol of kernel `name` (nullptr when unknown).
-  artifact::KernelFunction kernel(const std::string &name) const;
+  const RuntimeTarget &target() const;
+  const KernelLibrary &library() const;
 
   ~Artifact();
   struct Impl;

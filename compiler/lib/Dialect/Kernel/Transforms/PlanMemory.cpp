@@ -76,16 +76,19 @@ struct PlanMemoryPass
           use(value, /*written=*/false);
         continue;
       }
-      ValueRange inputs, outputs;
+      ValueRange inputs, outputs, scratch;
       bool elementwise = false;
       if (auto launch = dyn_cast<LaunchOp>(op)) {
         inputs = launch.getInputs();
         outputs = launch.getOutputs();
+        scratch = launch.getScratch();
         KernelOp kernel = launch.getKernelOp();
-        elementwise = kernel && kernel.getKind() == "elementwise";
+        elementwise = kernel && kernel.getKernelKind() ==
+                                   ::simclr::KernelKind::kElementwise;
       } else if (auto call = dyn_cast<ExternOp>(op)) {
         inputs = call.getInputs();
         outputs = call.getOutputs();
+        scratch = call.getScratch();
       } else if (auto collective = dyn_cast<CollectiveOp>(op)) {
         inputs = collective->getOperands().take_front(1);
         outputs = collective->getOperands().drop_front(1);
@@ -103,6 +106,9 @@ struct PlanMemoryPass
       }
       for (Value output : outputs)
         use(output, /*written=*/true);
+      // Scratch lives for this entry alone.
+      for (Value buffer : scratch)
+        use(buffer, /*written=*/true);
       if (elementwise)
         addInPlaceHints(inputs, outputs, entry, allocIndex, liveness);
       ++entry;

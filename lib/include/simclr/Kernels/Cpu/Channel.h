@@ -1,9 +1,15 @@
 //===- Channel.h - Per-channel CPU kernels: batch norm, bias, normalize ---===//
 //
-// Kernels over a [n, c, hw] view of a tensor: x[N,C] is n = N, hw = 1 and
-// x[N,C,H,W] is n = N, hw = H*W; element (r, ch, s) is at (r*c + ch)*hw + s.
-// Semantics are those of the simclr ops of the same name (SimclrOps.td,
-// SimclrGradientOps.td) and of lib/Reference/Norm.cpp. Conventions (hooks,
+// Kernels over an [n, c, hw] tensor whose channels lie in blocks of X
+// (template parameter): element (r, ch, s) is at
+//   ((r * (c / X) + ch / X) * hw + s) * X + ch % X,
+// so X = 1 is NCHW, X = 8 / 16 oneDNN's nChw8c / nChw16c, X = c NHWC; for
+// an [N, C] matrix (hw = 1) every X dividing C is the same row-major
+// memory, and the generator picks a vector-friendly one. Each kernel's inner
+// loop runs over the X channels of a block (or over hw when X = 1), unit
+// stride. Semantics are those of the simclr ops of the same name
+// (SimclrOps.td, SimclrGradientOps.td) and of lib/Reference/Norm.cpp.
+// Workspaces are sized by simclr/Kernels/Scratch.h. Conventions (hooks,
 // determinism) are in Common.h.
 //
 //===----------------------------------------------------------------------===//
@@ -15,65 +21,81 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
 namespace simclr {
 namespace cpu {
 namespace detail {
 
-/// Calls f(flatIndex, channel) for every element of the [n, c, hw] view, in
-/// parallel. With hw == 1 (a [N,C] matrix) the unit-stride inner loop runs
-/// over channels, otherwise over the hw elements of one (r, ch) plane.
-/// f must only write the element at flatIndex (it runs under omp simd).
-template <typename F>
+/// Calls f(flatIndex, channel) for every element of the [n, c, hw] tensor
+/// in blocks of X, in parallel over (row, channel block). f must only write
+/// the element at flatIndex (it runs under omp simd).
+template <int64_t X, typename F>
 inline void forEachChannelElement(int64_t n, int64_t c, int64_t hw, F f) {
-  if (hw == 1) {
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; ++r) {
-      const int64_t base = r * c;
-#pragma omp simd
-      for (int64_t ch = 0; ch < c; ++ch)
-        f(base + ch, ch);
-    }
-    return;
-  }
+  const int64_t blocks = c / X;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t r = 0; r < n; ++r)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const int64_t base = (r * c + ch) * hw;
+    for (int64_t cb = 0; cb < blocks; ++cb) {
+      const int64_t base = (r * blocks + cb) * hw * X;
+      const int64_t ch0 = cb * X;
+      if constexpr (X == 1) {
 #pragma omp simd
-      for (int64_t s = 0; s < hw; ++s)
-        f(base + s, ch);
+        for (int64_t s = 0; s < hw; ++s)
+          f(base + s, ch0);
+      } else {
+        for (int64_t s = 0; s < hw; ++s) {
+#pragma omp simd
+          for (int64_t lane = 0; lane < X; ++lane)
+            f(base + s * X + lane, ch0 + lane);
+        }
+      }
     }
 }
 
 /// Per-channel sums over (r, s) of a(i, ch) and of b(i, ch) (functors
-/// double(int64_t flatIndex, int64_t channel)),
-/// written to sumA[c], sumB[c] in double. Blocks of rowsPerBlock(hw) rows are
-/// summed in parallel, then combined in block order: the result does not
-/// depend on the thread count.
-template <typename FA, typename FB>
+/// double(int64_t flatIndex, int64_t channel)), written to sumA[c], sumB[c]
+/// in double. Blocks of rowsPerBlock(hw) rows are summed in parallel into
+/// `partial` (2 * blocks * c doubles), then combined in block order: the
+/// result does not depend on the thread count.
+template <int64_t X, typename FA, typename FB>
 inline void channelSums2(int64_t n, int64_t c, int64_t hw, FA a, FB b,
-                         double *sumA, double *sumB) {
-  const int64_t rows = rowsPerBlock(hw);
-  const int64_t blocks = ceilDiv(n, rows);
-  std::vector<double> partial(static_cast<size_t>(blocks * c * 2));
-  double *part = partial.data();
+                         double *sumA, double *sumB, double *partial) {
+  const int64_t rows = kernels::rowsPerBlock(hw);
+  const int64_t blocks = kernels::ceilDiv(n, rows);
+  const int64_t channelBlocks = c / X;
+  double *part = partial;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t blk = 0; blk < blocks; ++blk)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      double accA = 0, accB = 0;
+    for (int64_t cb = 0; cb < channelBlocks; ++cb) {
+      double accA[X], accB[X];
+      for (int64_t lane = 0; lane < X; ++lane)
+        accA[lane] = accB[lane] = 0;
       const int64_t rEnd = std::min(n, (blk + 1) * rows);
+      const int64_t ch0 = cb * X;
       for (int64_t r = blk * rows; r < rEnd; ++r) {
-        const int64_t base = (r * c + ch) * hw;
-#pragma omp simd reduction(+ : accA, accB)
-        for (int64_t s = 0; s < hw; ++s) {
-          accA += a(base + s, ch);
-          accB += b(base + s, ch);
+        const int64_t base = (r * channelBlocks + cb) * hw * X;
+        if constexpr (X == 1) {
+          double sA = 0, sB = 0;
+#pragma omp simd reduction(+ : sA, sB)
+          for (int64_t s = 0; s < hw; ++s) {
+            sA += a(base + s, ch0);
+            sB += b(base + s, ch0);
+          }
+          accA[0] += sA;
+          accB[0] += sB;
+        } else {
+          for (int64_t s = 0; s < hw; ++s) {
+#pragma omp simd
+            for (int64_t lane = 0; lane < X; ++lane) {
+              accA[lane] += a(base + s * X + lane, ch0 + lane);
+              accB[lane] += b(base + s * X + lane, ch0 + lane);
+            }
+          }
         }
       }
-      part[(blk * c + ch) * 2] = accA;
-      part[(blk * c + ch) * 2 + 1] = accB;
+      for (int64_t lane = 0; lane < X; ++lane) {
+        part[(blk * c + ch0 + lane) * 2] = accA[lane];
+        part[(blk * c + ch0 + lane) * 2 + 1] = accB[lane];
+      }
     }
 #pragma omp parallel for schedule(static)
   for (int64_t ch = 0; ch < c; ++ch) {
@@ -87,6 +109,18 @@ inline void channelSums2(int64_t n, int64_t c, int64_t hw, FA a, FB b,
   }
 }
 
+/// Doubles of channelSums2's `partial`: two per (row block, channel).
+inline int64_t channelPartials(int64_t n, int64_t c, int64_t hw) {
+  return 2 * kernels::ceilDiv(n, kernels::rowsPerBlock(hw)) * c;
+}
+
+/// The flat index of element (r = 0, ch, s = 0): the first element of a
+/// channel, whatever the block.
+template <int64_t X>
+inline int64_t firstOfChannel(int64_t ch, int64_t hw) {
+  return (ch / X) * hw * X + ch % X;
+}
+
 } // namespace detail
 
 /// batch_norm_train forward. x is [n, c, hw] (via the prologue); gamma, beta,
@@ -94,29 +128,31 @@ inline void channelSums2(int64_t n, int64_t c, int64_t hw, FA a, FB b,
 /// batchMean = sum x / M, batchVar = sum (x - mean)^2 / M (BIASED, as the
 /// op's batch_var), y = epi(i, (x - mean) / sqrt(var + eps) * gamma + beta).
 /// Statistics are accumulated in double, shifted by the channel's first
-/// element (one pass, no E[x^2] - E[x]^2 cancellation). Needs M >= 1.
-template <typename Pro, typename Epi>
+/// element (one pass, no E[x^2] - E[x]^2 cancellation). Needs M >= 1 and a
+/// workspace of channelStatisticsScratchBytes(n, c, hw).
+template <int64_t X, typename Pro, typename Epi>
 inline void batchNormTrainForward(int64_t n, int64_t c, int64_t hw, Pro x,
                                   const float *gamma, const float *beta,
                                   double eps, float *y, float *batchMean,
-                                  float *batchVar, Epi epi) {
-  std::vector<double> shift(static_cast<size_t>(c));
-  std::vector<double> sum(static_cast<size_t>(c));
-  std::vector<double> sumSq(static_cast<size_t>(c));
-  double *k = shift.data();
+                                  float *batchVar, void *workspace, Epi epi) {
+  Workspace carve(workspace);
+  double *partial = carve.take<double>(detail::channelPartials(n, c, hw));
+  double *k = carve.take<double>(c);
+  double *sum = carve.take<double>(c);
+  double *sumSq = carve.take<double>(c);
+  float *meanF = carve.take<float>(c);
+  float *invStdF = carve.take<float>(c);
   for (int64_t ch = 0; ch < c; ++ch)
-    k[ch] = static_cast<double>(x(ch * hw));
-  detail::channelSums2(
+    k[ch] = static_cast<double>(x(detail::firstOfChannel<X>(ch, hw)));
+  detail::channelSums2<X>(
       n, c, hw,
       [&](int64_t i, int64_t ch) { return static_cast<double>(x(i)) - k[ch]; },
       [&](int64_t i, int64_t ch) {
         double d = static_cast<double>(x(i)) - k[ch];
         return d * d;
       },
-      sum.data(), sumSq.data());
+      sum, sumSq, partial);
 
-  std::vector<float> meanF(static_cast<size_t>(c)), invStdF(
-                                                        static_cast<size_t>(c));
   const double count = static_cast<double>(n * hw);
   for (int64_t ch = 0; ch < c; ++ch) {
     double shifted = sum[ch] / count;
@@ -126,28 +162,30 @@ inline void batchNormTrainForward(int64_t n, int64_t c, int64_t hw, Pro x,
     batchMean[ch] = meanF[ch];
     batchVar[ch] = static_cast<float>(var);
   }
-  const float *mean = meanF.data();
-  const float *invStd = invStdF.data();
+  const float *mean = meanF;
+  const float *invStd = invStdF;
   float *out = y;
-  detail::forEachChannelElement(n, c, hw, [&](int64_t i, int64_t ch) {
+  detail::forEachChannelElement<X>(n, c, hw, [&](int64_t i, int64_t ch) {
     out[i] = epi(i, (x(i) - mean[ch]) * invStd[ch] * gamma[ch] + beta[ch]);
   });
 }
 
 /// batch_norm_inference: y = epi(i, (x - mean) / sqrt(var + eps) * gamma +
-/// beta) with the given per-channel runningMean, runningVar.
-template <typename Pro, typename Epi>
+/// beta) with the given per-channel runningMean, runningVar. Workspace:
+/// batchNormInferenceScratchBytes(c).
+template <int64_t X, typename Pro, typename Epi>
 inline void batchNormInference(int64_t n, int64_t c, int64_t hw, Pro x,
                                const float *gamma, const float *beta,
                                const float *runningMean,
                                const float *runningVar, double eps, float *y,
-                               Epi epi) {
-  std::vector<float> invStdF(static_cast<size_t>(c));
+                               void *workspace, Epi epi) {
+  Workspace carve(workspace);
+  float *invStdF = carve.take<float>(c);
   for (int64_t ch = 0; ch < c; ++ch)
     invStdF[ch] = 1.0f / std::sqrt(runningVar[ch] + static_cast<float>(eps));
-  const float *invStd = invStdF.data();
+  const float *invStd = invStdF;
   float *out = y;
-  detail::forEachChannelElement(n, c, hw, [&](int64_t i, int64_t ch) {
+  detail::forEachChannelElement<X>(n, c, hw, [&](int64_t i, int64_t ch) {
     out[i] =
         epi(i, (x(i) - runningMean[ch]) * invStd[ch] * gamma[ch] + beta[ch]);
   });
@@ -158,29 +196,32 @@ inline void batchNormInference(int64_t n, int64_t c, int64_t hw, Pro x,
 /// xhat = (x - mean) / sqrt(var + eps):
 /// dbeta = sum dy, dgamma = sum dy*xhat (double accumulation),
 /// dx = epiOnDx(i, gamma/sqrt(var + eps)/M * (M*dy - dbeta - xhat*dgamma)).
-template <typename Pro, typename Epi>
+/// Workspace: channelStatisticsScratchBytes(n, c, hw).
+template <int64_t X, typename Pro, typename Epi>
 inline void batchNormTrainBackward(int64_t n, int64_t c, int64_t hw, Pro dy,
                                    const float *x, const float *gamma,
                                    const float *batchMean,
                                    const float *batchVar, double eps,
                                    float *dx, float *dgamma, float *dbeta,
-                                   Epi epiOnDx) {
-  std::vector<double> sumDy(static_cast<size_t>(c));
-  std::vector<double> sumDyCentered(static_cast<size_t>(c));
-  detail::channelSums2(
+                                   void *workspace, Epi epiOnDx) {
+  Workspace carve(workspace);
+  double *partial = carve.take<double>(detail::channelPartials(n, c, hw));
+  double *sumDy = carve.take<double>(c);
+  double *sumDyCentered = carve.take<double>(c);
+  float *coefA = carve.take<float>(c);
+  float *coefB = carve.take<float>(c);
+  float *coefK = carve.take<float>(c);
+  detail::channelSums2<X>(
       n, c, hw,
       [&](int64_t i, int64_t) { return static_cast<double>(dy(i)); },
       [&](int64_t i, int64_t ch) {
         return static_cast<double>(dy(i)) *
                (static_cast<double>(x[i]) - static_cast<double>(batchMean[ch]));
       },
-      sumDy.data(), sumDyCentered.data());
+      sumDy, sumDyCentered, partial);
 
   // dx = a * (dy - b - (x - mean) * k) with a = gamma*invStd,
   // b = dbeta/M, k = invStd * dgamma/M (xhat = (x - mean) * invStd).
-  std::vector<float> coefA(static_cast<size_t>(c)), coefB(
-                                                        static_cast<size_t>(c)),
-      coefK(static_cast<size_t>(c));
   const double count = static_cast<double>(n * hw);
   for (int64_t ch = 0; ch < c; ++ch) {
     double invStd =
@@ -192,11 +233,11 @@ inline void batchNormTrainBackward(int64_t n, int64_t c, int64_t hw, Pro dy,
     coefB[ch] = static_cast<float>(sumDy[ch] / count);
     coefK[ch] = static_cast<float>(invStd * sumDyXhat / count);
   }
-  const float *a = coefA.data(), *b = coefB.data(), *k = coefK.data();
+  const float *a = coefA, *b = coefB, *k = coefK;
   const float *mean = batchMean;
   const float *xin = x;
   float *out = dx;
-  detail::forEachChannelElement(n, c, hw, [&](int64_t i, int64_t ch) {
+  detail::forEachChannelElement<X>(n, c, hw, [&](int64_t i, int64_t ch) {
     out[i] = epiOnDx(i, a[ch] * (dy(i) - b[ch] - (xin[i] - mean[ch]) * k[ch]));
   });
 }
@@ -223,46 +264,34 @@ inline void runningStatsUpdate(int64_t c, const float *runningMean,
   }
 }
 
-/// sum_to_channels: y[ch] = sum over o < outer, i < inner of
-/// x[(o*c + ch)*inner + i] ([N,C]: outer = N, inner = 1; NCHW: outer = N,
-/// inner = H*W). Double accumulation, deterministic blocks.
-template <typename Pro>
-inline void sumToChannels(int64_t outer, int64_t c, int64_t inner, Pro x,
-                          float *y) {
-  std::vector<double> sum(static_cast<size_t>(c)), unused(
-                                                       static_cast<size_t>(c));
-  detail::channelSums2(
-      outer, c, inner,
+/// sum_to_channels: y[ch] = epi(ch, sum over rows r < n and s < hw of
+/// element (r, ch, s)) ([N,C]: hw = 1). Double accumulation, deterministic
+/// blocks. Workspace: channelStatisticsScratchBytes(n, c, hw).
+template <int64_t X, typename Pro, typename Epi>
+inline void sumToChannels(int64_t n, int64_t c, int64_t hw, Pro x, float *y,
+                          void *workspace, Epi epi) {
+  Workspace carve(workspace);
+  double *partial = carve.take<double>(detail::channelPartials(n, c, hw));
+  double *sum = carve.take<double>(c);
+  double *unused = carve.take<double>(c);
+  detail::channelSums2<X>(
+      n, c, hw,
       [&](int64_t i, int64_t) { return static_cast<double>(x(i)); },
-      [](int64_t, int64_t) { return 0.0; }, sum.data(), unused.data());
+      [](int64_t, int64_t) { return 0.0; }, sum, unused, partial);
   for (int64_t ch = 0; ch < c; ++ch)
-    y[ch] = static_cast<float>(sum[ch]);
-}
-
-/// y[(o*c + ch)*inner + i] = epi(flat, x[flat] + bias[ch]): a per-channel bias
-/// (after a matmul for a linear layer: outer = N, c = out features,
-/// inner = 1). y may equal x.
-template <typename Epi>
-inline void addChannelBias(int64_t outer, int64_t c, int64_t inner,
-                           const float *x, const float *bias, float *y,
-                           Epi epi) {
-  const float *in = x;
-  float *out = y;
-  detail::forEachChannelElement(outer, c, inner, [&](int64_t i, int64_t ch) {
-    out[i] = epi(i, in[i] + bias[ch]);
-  });
+    y[ch] = epi(ch, static_cast<float>(sum[ch]));
 }
 
 /// normalize (torchvision's Normalize) of x[n, c, hw]:
 /// y = epi(i, (x - mean[ch]) / stddev[ch]). The op's mean and std are f64
 /// attributes; the generator passes static float arrays holding
 /// static_cast<float>(attribute[ch]), as the float reference converts them.
-template <typename Pro, typename Epi>
+template <int64_t X, typename Pro, typename Epi>
 inline void normalizeChannels(int64_t n, int64_t c, int64_t hw, Pro x,
                               const float *mean, const float *stddev,
                               float *y, Epi epi) {
   float *out = y;
-  detail::forEachChannelElement(n, c, hw, [&](int64_t i, int64_t ch) {
+  detail::forEachChannelElement<X>(n, c, hw, [&](int64_t i, int64_t ch) {
     out[i] = epi(i, (x(i) - mean[ch]) / stddev[ch]);
   });
 }

@@ -15,17 +15,39 @@
 //    Reductions split their domain into blocks whose size depends only on
 //    the tensor sizes, accumulate each block sequentially in double, and
 //    combine the blocks in a fixed order.
-//  - C++17, header-only, no other simclr header: the generated file is
-//    compiled with g++ -std=c++17 -O3 -fopenmp and links only libgomp, libm.
+//  - Temporaries come from a `void *workspace` argument sized by
+//    simclr/Kernels/Scratch.h (a planned region of the arena): no kernel
+//    allocates.
+//  - C++17, header-only, no simclr header but Scratch.h: the generated file
+//    is compiled with g++ -std=c++17 -O3 -fopenmp and links only libgomp,
+//    libm.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SIMCLR_KERNELS_CPU_COMMON_H
 #define SIMCLR_KERNELS_CPU_COMMON_H
 
+#include "simclr/Kernels/Scratch.h"
+
 #include <cstdint>
 
 namespace simclr {
 namespace cpu {
+
+/// Hands out typed arrays from a kernel's workspace, in order, each
+/// starting on a kernels::kScratchAlignment boundary, the way Scratch.h
+/// counts them.
+class Workspace {
+public:
+  explicit Workspace(void *base) : next_(static_cast<unsigned char *>(base)) {}
+  template <typename T> T *take(int64_t count) {
+    T *array = reinterpret_cast<T *>(next_);
+    next_ += kernels::alignScratch(count * static_cast<int64_t>(sizeof(T)));
+    return array;
+  }
+
+private:
+  unsigned char *next_;
+};
 
 /// Prologue reading a plain array: Load{ptr}(i) == ptr[i].
 struct Load {
@@ -39,20 +61,6 @@ struct Identity {
 };
 
 namespace detail {
-
-/// Elements a reduction block covers (rounded to whole rows): large enough
-/// to amortize a task, small enough that every kernel of a SimCLR step has
-/// many blocks. Changing it changes the rounding of the results (but never
-/// their dependence on the thread count).
-constexpr int64_t kReduceBlockElements = 4096;
-
-/// Rows of `rowLength` elements per reduction block (at least one).
-inline int64_t rowsPerBlock(int64_t rowLength) {
-  int64_t rows = kReduceBlockElements / (rowLength > 0 ? rowLength : 1);
-  return rows > 0 ? rows : 1;
-}
-
-inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// Index of anchor i's positive among 2N rows: (i + N) mod 2N, the other
 /// view of the same image (SimCLR's pairing).

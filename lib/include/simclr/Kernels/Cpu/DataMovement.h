@@ -28,7 +28,7 @@ template <typename Pro, typename Epi>
 inline void copyRuns(int64_t outer, int64_t run, int64_t srcStride,
                      int64_t srcOffset, int64_t dstStride, int64_t dstOffset,
                      Pro x, float *y, Epi epi) {
-  const int64_t chunks = ceilDiv(run, kCopyChunkElements);
+  const int64_t chunks = kernels::ceilDiv(run, kCopyChunkElements);
   float *out = y;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t o = 0; o < outer; ++o)

@@ -16,7 +16,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <vector>
 
 namespace simclr {
 namespace cpu {
@@ -141,80 +140,89 @@ inline double ntXentRow(int64_t i, int64_t rows, int64_t dim, const float *u,
   return maxValue + std::log(sum);
 }
 
-/// Sum of per-row losses in row order (deterministic), divided by 2N.
-inline float ntXentMean(const std::vector<double> &rowLoss) {
+/// Sum of per-row losses in row order (deterministic), divided by rows.
+inline float ntXentMean(const double *rowLoss, int64_t rows) {
   double total = 0;
-  for (double value : rowLoss)
-    total += value;
-  return static_cast<float>(total / static_cast<double>(rowLoss.size()));
+  for (int64_t i = 0; i < rows; ++i)
+    total += rowLoss[i];
+  return static_cast<float>(total / static_cast<double>(rows));
 }
+
+/// The workspace of every NT-Xent kernel (kernels::ntXentScratchBytes),
+/// carved in that function's order.
+struct NtXentWorkspace {
+  float *u;
+  float *norm;
+  double *rowLoss;
+  /// rows x rows: row i holds s[i, :], then G[i, :].
+  double *g;
+  /// rows x dim: dU.
+  double *du;
+
+  NtXentWorkspace(void *workspace, int64_t rows, int64_t dim) {
+    Workspace carve(workspace);
+    u = carve.take<float>(rows * dim);
+    norm = carve.take<float>(rows);
+    rowLoss = carve.take<double>(rows);
+    g = carve.take<double>(rows * rows);
+    du = carve.take<double>(rows * dim);
+  }
+};
 
 } // namespace detail
 
 /// nt_xent forward of z[rows2N, dim] (rows2N = 2N, N >= 1):
 /// loss[0] = (1/2N) sum_i (logsumexp_{k != i} s[i,k] - s[i, p(i)]) with
 /// s = u u^T / temperature, u = l2_normalize(z, 1e-12). Similarities and
-/// log-sum-exp in double; no 2N x 2N matrix is stored.
+/// log-sum-exp in double. Workspace: ntXentScratchBytes(rows2N, dim).
 inline void ntXentForward(int64_t rows2N, int64_t dim, const float *z,
-                          double temperature, float *loss) {
-  std::vector<float> u(static_cast<size_t>(rows2N * dim));
-  std::vector<float> norm(static_cast<size_t>(rows2N));
-  detail::ntXentNormalize(rows2N, dim, z, u.data(), norm.data());
-  std::vector<double> rowLoss(static_cast<size_t>(rows2N));
+                          double temperature, float *loss, void *workspace) {
+  detail::NtXentWorkspace w(workspace, rows2N, dim);
+  detail::ntXentNormalize(rows2N, dim, z, w.u, w.norm);
   const double invTemperature = 1.0 / temperature;
-#pragma omp parallel
-  {
-    std::vector<double> s(static_cast<size_t>(rows2N));
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < rows2N; ++i) {
-      const double lse =
-          detail::ntXentRow(i, rows2N, dim, u.data(), invTemperature, s.data());
-      rowLoss[i] = lse - s[detail::positiveOf(i, rows2N)];
-    }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < rows2N; ++i) {
+    double *s = w.g + i * rows2N;
+    const double lse = detail::ntXentRow(i, rows2N, dim, w.u, invTemperature, s);
+    w.rowLoss[i] = lse - s[detail::positiveOf(i, rows2N)];
   }
-  loss[0] = detail::ntXentMean(rowLoss);
+  loss[0] = detail::ntXentMean(w.rowLoss, rows2N);
 }
 
 /// Fused nt_xent forward and backward: loss[0] as ntXentForward and
-/// dz[rows2N, dim] = dloss[0] * d loss / d z. One pass over row blocks forms
-/// each row of s (double), its log-sum-exp and loss, and stores only
-/// G[i,k] = dloss/2N * (softmax_{k != i}(s[i,:])[k] - [k = p(i)]) (float,
-/// one rows2N^2 matrix); G is symmetrized in place (s = u u^T feeds both
-/// rows), dU = (G + G^T) u / temperature in double, and dz is dU through
-/// l2_normalize's backward. `loss` may be null when only dz is wanted.
+/// dz[rows2N, dim] = dloss[0] * d loss / d z. One pass over the rows forms
+/// each row of s (double), its log-sum-exp and loss, and overwrites it with
+/// G[i,k] = dloss/2N * (softmax_{k != i}(s[i,:])[k] - [k = p(i)]); G is
+/// symmetrized in place (s = u u^T feeds both rows), dU = (G + G^T) u /
+/// temperature in double, and dz is dU through l2_normalize's backward.
+/// `loss` may be null when only dz is wanted. Workspace:
+/// ntXentScratchBytes(rows2N, dim).
 inline void ntXentForwardBackward(int64_t rows2N, int64_t dim, const float *z,
                                   double temperature, const float *dloss,
-                                  float *loss, float *dz) {
+                                  float *loss, float *dz, void *workspace) {
   const int64_t rows = rows2N;
-  std::vector<float> uBuf(static_cast<size_t>(rows * dim));
-  std::vector<float> normBuf(static_cast<size_t>(rows));
-  float *u = uBuf.data();
-  const float *norm = normBuf.data();
-  detail::ntXentNormalize(rows, dim, z, u, normBuf.data());
-  std::vector<double> rowLoss(static_cast<size_t>(rows));
-  std::vector<float> gBuf(static_cast<size_t>(rows * rows));
-  float *g = gBuf.data();
+  detail::NtXentWorkspace w(workspace, rows, dim);
+  const float *u = w.u;
+  const float *norm = w.norm;
+  double *g = w.g;
+  detail::ntXentNormalize(rows, dim, z, w.u, w.norm);
   const double invTemperature = 1.0 / temperature;
   const double perRow = static_cast<double>(dloss[0]) / static_cast<double>(rows);
   const float clamp = static_cast<float>(kNtXentNormalizeEps);
 
 #pragma omp parallel
   {
-    std::vector<double> s(static_cast<size_t>(rows));
-    // 1. Row i of s, its log-sum-exp and loss; G[i,:] overwrites nothing
-    //    else, so rows are independent.
+    // 1. Row i of s, its log-sum-exp and loss, then G[i,:] over it; rows
+    //    are independent.
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < rows; ++i) {
-      const double lse =
-          detail::ntXentRow(i, rows, dim, u, invTemperature, s.data());
+      double *gi = g + i * rows;
+      const double lse = detail::ntXentRow(i, rows, dim, u, invTemperature, gi);
       const int64_t positive = detail::positiveOf(i, rows);
-      rowLoss[i] = lse - s[positive];
-      float *gi = g + i * rows;
+      w.rowLoss[i] = lse - gi[positive];
       for (int64_t k = 0; k < rows; ++k) {
         const double target = k == positive ? 1.0 : 0.0;
-        gi[k] = k == i ? 0.0f
-                       : static_cast<float>(
-                             perRow * (std::exp(s[k] - lse) - target));
+        gi[k] = k == i ? 0.0 : perRow * (std::exp(gi[k] - lse) - target);
       }
     }
     // 2. G + G^T in place: pair (i, k > i) is owned by row i's iteration.
@@ -222,18 +230,17 @@ inline void ntXentForwardBackward(int64_t rows2N, int64_t dim, const float *z,
 #pragma omp for schedule(static, 1)
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t k = i + 1; k < rows; ++k) {
-        const float sum = g[i * rows + k] + g[k * rows + i];
+        const double sum = g[i * rows + k] + g[k * rows + i];
         g[i * rows + k] = sum;
         g[k * rows + i] = sum;
       }
     // 3. dU_i = sum_k H[i,k] u_k / temperature (double, k in order), then
     //    dz_i through l2_normalize's backward with ||z_i||.
-    std::vector<double> acc(static_cast<size_t>(dim));
-    double *a = acc.data();
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < rows; ++i) {
+      double *a = w.du + i * dim;
       std::fill(a, a + dim, 0.0);
-      const float *hi = g + i * rows;
+      const double *hi = g + i * rows;
       for (int64_t k = 0; k < rows; ++k) {
         const double h = hi[k];
         const float *uk = u + k * dim;
@@ -263,13 +270,16 @@ inline void ntXentForwardBackward(int64_t rows2N, int64_t dim, const float *z,
     }
   }
   if (loss)
-    loss[0] = detail::ntXentMean(rowLoss);
+    loss[0] = detail::ntXentMean(w.rowLoss, rows);
 }
 
 /// nt_xent_backward: dz[rows2N, dim] = dloss[0] * d nt_xent(z) / d z.
+/// Workspace: ntXentScratchBytes(rows2N, dim).
 inline void ntXentBackward(int64_t rows2N, int64_t dim, const float *dloss,
-                           const float *z, double temperature, float *dz) {
-  ntXentForwardBackward(rows2N, dim, z, temperature, dloss, nullptr, dz);
+                           const float *z, double temperature, float *dz,
+                           void *workspace) {
+  ntXentForwardBackward(rows2N, dim, z, temperature, dloss, nullptr, dz,
+                        workspace);
 }
 
 //===----------------------------------------------------------------------===//
@@ -359,13 +369,13 @@ inline void gatherPositivesBackward(int64_t rows2N, Pro dv, float *dm,
 
 /// reduce_mean of count >= 1 elements: y[0] = epi(0, sum(x) / count). The
 /// sum is taken in double over fixed blocks of kReduceBlockElements,
-/// combined in block order.
+/// combined in block order. Workspace: reduceScratchBytes(count).
 template <typename Pro, typename Epi>
-inline void reduceMeanForward(int64_t count, Pro x, float *y, Epi epi) {
-  const int64_t block = detail::kReduceBlockElements;
-  const int64_t blocks = detail::ceilDiv(count, block);
-  std::vector<double> partial(static_cast<size_t>(blocks));
-  double *part = partial.data();
+inline void reduceMeanForward(int64_t count, Pro x, float *y, void *workspace,
+                              Epi epi) {
+  const int64_t block = kernels::kReduceBlockElements;
+  const int64_t blocks = kernels::ceilDiv(count, block);
+  double *part = Workspace(workspace).take<double>(blocks);
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t end = std::min(count, (b + 1) * block);

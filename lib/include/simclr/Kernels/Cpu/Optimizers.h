@@ -7,7 +7,9 @@
 // parallel, so one huge tensor and many tiny ones balance alike. Per-element
 // math follows lib/Reference/Optimizers.cpp (float arithmetic, as the f32
 // ops); LARS norms are accumulated in double per chunk and combined in chunk
-// order (deterministic). Every update is in place. Conventions: Common.h.
+// order (deterministic). Every update is in place; the chunk table and the
+// norms live in a workspace of kernels::optimizerScratchBytes(count,
+// chunks). Conventions: Common.h.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SIMCLR_KERNELS_CPU_OPTIMIZERS_H
@@ -18,7 +20,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
 namespace simclr {
 namespace cpu {
@@ -48,30 +49,44 @@ struct OptimizerSegment {
 
 namespace detail {
 
-/// Elements per optimizer work item: large enough to amortize scheduling,
-/// small enough that a ResNet's largest tensor (2.4M) splits into dozens.
-constexpr int64_t kOptimizerChunkElements = 32768;
-
 /// pi to double precision; M_PI is a POSIX extension.
 constexpr double kPi = 3.14159265358979323846;
 
+/// One chunk of one segment: elements [begin, end) of segs[segment].
 struct OptimizerChunk {
   int64_t segment;
   int64_t begin;
   int64_t end;
 };
 
-/// Every segment cut into chunks, in segment order.
-inline std::vector<OptimizerChunk> optimizerChunks(const OptimizerSegment *segs,
-                                                   int64_t count) {
-  std::vector<OptimizerChunk> chunks;
-  for (int64_t s = 0; s < count; ++s)
-    for (int64_t begin = 0; begin < segs[s].size;
-         begin += kOptimizerChunkElements)
-      chunks.push_back(
-          {s, begin, std::min(segs[s].size, begin + kOptimizerChunkElements)});
-  return chunks;
-}
+/// The chunks of all segments, numbered in segment order: firstChunk[s] is
+/// the number of segment s's first chunk (firstChunk[count] the total).
+class OptimizerChunks {
+public:
+  OptimizerChunks(const OptimizerSegment *segs, int64_t count,
+                  int64_t *firstChunk)
+      : segs_(segs), count_(count), firstChunk_(firstChunk) {
+    firstChunk[0] = 0;
+    for (int64_t s = 0; s < count; ++s)
+      firstChunk[s + 1] = firstChunk[s] + kernels::optimizerChunks(segs[s].size);
+  }
+  int64_t size() const { return firstChunk_[count_]; }
+  OptimizerChunk operator[](int64_t chunk) const {
+    const int64_t segment =
+        std::upper_bound(firstChunk_, firstChunk_ + count_ + 1, chunk) -
+        firstChunk_ - 1;
+    const int64_t begin =
+        (chunk - firstChunk_[segment]) * kernels::kOptimizerChunkElements;
+    return {segment, begin,
+            std::min(segs_[segment].size,
+                     begin + kernels::kOptimizerChunkElements)};
+  }
+
+private:
+  const OptimizerSegment *segs_;
+  int64_t count_;
+  const int64_t *firstChunk_;
+};
 
 } // namespace detail
 
@@ -102,16 +117,16 @@ inline float lrWarmupCosine(int64_t step, double baseLr, double finalLr,
 /// state0 = exp_avg, state1 = exp_avg_sq; wd per segment.
 inline void adamWUpdateAll(const OptimizerSegment *segs, int64_t count,
                            float lr, int64_t step, double beta1, double beta2,
-                           double eps) {
-  const std::vector<detail::OptimizerChunk> chunks =
-      detail::optimizerChunks(segs, count);
+                           double eps, void *workspace) {
+  const detail::OptimizerChunks chunks(
+      segs, count, Workspace(workspace).take<int64_t>(count + 1));
   const float b1 = static_cast<float>(beta1);
   const float b2 = static_cast<float>(beta2);
   const float epsilon = static_cast<float>(eps);
   const float t = static_cast<float>(step + 1);
   const float biasCorrection1 = 1.0f - std::pow(b1, t);
   const float biasCorrection2 = 1.0f - std::pow(b2, t);
-  const int64_t numChunks = static_cast<int64_t>(chunks.size());
+  const int64_t numChunks = chunks.size();
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < numChunks; ++c) {
     const detail::OptimizerChunk chunk = chunks[c];
@@ -140,11 +155,11 @@ inline void adamWUpdateAll(const OptimizerSegment *segs, int64_t count,
 /// sgd_update of every segment (torch.optim.SGD, dampening 0, no Nesterov):
 /// g = grad + wd*p; buf = momentum*buf + g; p -= lr*buf. state0 = buf.
 inline void sgdUpdateAll(const OptimizerSegment *segs, int64_t count, float lr,
-                         double momentum) {
-  const std::vector<detail::OptimizerChunk> chunks =
-      detail::optimizerChunks(segs, count);
+                         double momentum, void *workspace) {
+  const detail::OptimizerChunks chunks(
+      segs, count, Workspace(workspace).take<int64_t>(count + 1));
   const float mu = static_cast<float>(momentum);
-  const int64_t numChunks = static_cast<int64_t>(chunks.size());
+  const int64_t numChunks = chunks.size();
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < numChunks; ++c) {
     const detail::OptimizerChunk chunk = chunks[c];
@@ -169,13 +184,14 @@ inline void sgdUpdateAll(const OptimizerSegment *segs, int64_t count, float lr,
 /// g = grad, trust = 1. Then v = momentum*v + lr*trust*g; p -= v.
 /// state0 = v. Norms are over the whole segment, in double.
 inline void larsUpdateAll(const OptimizerSegment *segs, int64_t count, float lr,
-                          double momentum, double eta) {
-  const std::vector<detail::OptimizerChunk> chunks =
-      detail::optimizerChunks(segs, count);
-  const int64_t numChunks = static_cast<int64_t>(chunks.size());
+                          double momentum, double eta, void *workspace) {
+  Workspace carve(workspace);
+  const detail::OptimizerChunks chunks(segs, count,
+                                       carve.take<int64_t>(count + 1));
+  const int64_t numChunks = chunks.size();
   // 1. Per-chunk squared norms of p and of g (adapted segments only).
-  std::vector<double> partial(static_cast<size_t>(2 * numChunks), 0.0);
-  double *part = partial.data();
+  double *part = carve.take<double>(2 * numChunks);
+  std::fill(part, part + 2 * numChunks, 0.0);
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < numChunks; ++c) {
     const detail::OptimizerChunk chunk = chunks[c];
@@ -197,13 +213,16 @@ inline void larsUpdateAll(const OptimizerSegment *segs, int64_t count, float lr,
     part[2 * c + 1] = gradSq;
   }
   // 2. Per-segment norms, chunks combined in order, and the scaled lr.
-  std::vector<double> paramSq(static_cast<size_t>(count), 0.0);
-  std::vector<double> gradSq(static_cast<size_t>(count), 0.0);
+  double *paramSq = carve.take<double>(count);
+  double *gradSq = carve.take<double>(count);
+  float *scaledLr = carve.take<float>(count);
+  std::fill(paramSq, paramSq + count, 0.0);
+  std::fill(gradSq, gradSq + count, 0.0);
+  std::fill(scaledLr, scaledLr + count, lr);
   for (int64_t c = 0; c < numChunks; ++c) {
     paramSq[chunks[c].segment] += part[2 * c];
     gradSq[chunks[c].segment] += part[2 * c + 1];
   }
-  std::vector<float> scaledLr(static_cast<size_t>(count), lr);
   for (int64_t s = 0; s < count; ++s) {
     if (!(segs[s].flags & kOptimizerLayerAdaptation))
       continue;
@@ -215,7 +234,7 @@ inline void larsUpdateAll(const OptimizerSegment *segs, int64_t count, float lr,
   }
   // 3. The update.
   const float mu = static_cast<float>(momentum);
-  const float *rates = scaledLr.data();
+  const float *rates = scaledLr;
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < numChunks; ++c) {
     const detail::OptimizerChunk chunk = chunks[c];

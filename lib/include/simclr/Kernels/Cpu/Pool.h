@@ -1,8 +1,9 @@
 //===- Pool.h - CPU max pooling and global average pooling ----------------===//
 //
-// NCHW pooling kernels with the semantics of simclr.max_pool2d,
-// max_pool2d_backward, global_avg_pool and global_avg_pool_backward
-// (lib/Reference/Pool.cpp). Conventions are in Common.h.
+// Pooling kernels with the semantics of simclr.max_pool2d,
+// max_pool2d_backward (NCHW), global_avg_pool and global_avg_pool_backward
+// (channels in blocks of X, as Channel.h) (lib/Reference/Pool.cpp).
+// Conventions are in Common.h.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SIMCLR_KERNELS_CPU_POOL_H
@@ -97,38 +98,55 @@ inline void maxPool2dBackward(int64_t n, int64_t c, int64_t h, int64_t w,
   }
 }
 
-/// global_avg_pool: y[r*c + ch] = epi(r*c + ch, sum_s x[(r*c + ch)*hw + s] /
-/// hw), the sum over one plane accumulated in double.
-template <typename Pro, typename Epi>
+/// global_avg_pool of x[n, c, hw] in channel blocks of X (Channel.h's
+/// layout): y[r*c + ch] = epi(r*c + ch, sum_s x(r, ch, s) / hw), each sum
+/// accumulated in double over s in order.
+template <int64_t X, typename Pro, typename Epi>
 inline void globalAvgPoolForward(int64_t n, int64_t c, int64_t hw, Pro x,
                                  float *y, Epi epi) {
   const double area = static_cast<double>(hw);
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < n * c; ++p) {
-    const int64_t base = p * hw;
-    double sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t s = 0; s < hw; ++s)
-      sum += static_cast<double>(x(base + s));
-    y[p] = epi(p, static_cast<float>(sum / area));
-  }
+  const int64_t blocks = c / X;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t cb = 0; cb < blocks; ++cb) {
+      const int64_t base = (r * blocks + cb) * hw * X;
+      double sum[X];
+      for (int64_t lane = 0; lane < X; ++lane)
+        sum[lane] = 0;
+      for (int64_t s = 0; s < hw; ++s) {
+#pragma omp simd
+        for (int64_t lane = 0; lane < X; ++lane)
+          sum[lane] += static_cast<double>(x(base + s * X + lane));
+      }
+      for (int64_t lane = 0; lane < X; ++lane) {
+        const int64_t out = r * c + cb * X + lane;
+        y[out] = epi(out, static_cast<float>(sum[lane] / area));
+      }
+    }
 }
 
-/// global_avg_pool_backward: dx[(r*c + ch)*hw + s] = epiOnDx(flat,
-/// dy[r*c + ch] / hw) for dy[n,c] and dx[n,c,h,w] with hw = h*w.
-template <typename Epi>
-inline void globalAvgPoolBackward(int64_t n, int64_t c, int64_t hw,
-                                  const float *dy, float *dx, Epi epiOnDx) {
+/// global_avg_pool_backward: element (r, ch, s) of dx[n, c, hw] (channel
+/// blocks of X) = epiOnDx(its flat index, dy(r*c + ch) / hw), dy the [n, c]
+/// gradient (through a prologue).
+template <int64_t X, typename Pro, typename Epi>
+inline void globalAvgPoolBackward(int64_t n, int64_t c, int64_t hw, Pro dy,
+                                  float *dx, Epi epiOnDx) {
   const float area = static_cast<float>(hw);
+  const int64_t blocks = c / X;
   float *out = dx;
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < n * c; ++p) {
-    const float value = dy[p] / area;
-    const int64_t base = p * hw;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t cb = 0; cb < blocks; ++cb) {
+      const int64_t base = (r * blocks + cb) * hw * X;
+      float grad[X];
+      for (int64_t lane = 0; lane < X; ++lane)
+        grad[lane] = dy(r * c + cb * X + lane) / area;
+      for (int64_t s = 0; s < hw; ++s) {
 #pragma omp simd
-    for (int64_t s = 0; s < hw; ++s)
-      out[base + s] = epiOnDx(base + s, value);
-  }
+        for (int64_t lane = 0; lane < X; ++lane)
+          out[base + s * X + lane] = epiOnDx(base + s * X + lane, grad[lane]);
+      }
+    }
 }
 
 } // namespace cpu

@@ -28,6 +28,7 @@ def Kernel_Dialect : Dialect {
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::simclr::SimclrDialect"];
+  let useDefaultAttributePrinterParser = 1;
 }
 
 #endif // SIMCLR_DIALECT_KERNEL_IR_KERNELDIALECT_TD

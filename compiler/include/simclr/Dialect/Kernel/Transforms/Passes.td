@@ -4,6 +4,48 @@
 
 include "mlir/Pass/PassBase.td"
 
+def SimclrDescribeKernels : Pass<"simclr-describe-kernels", "::mlir::ModuleOp"> {
+  let summary = "States what each kernel is, for emitters that only print";
+  let description = [{
+    Fills in the description of every `simclr_kernel.kernel`
+    (KernelOps.td, "The description"): how each input is read (`access`),
+    the anchor and the op indices of its prologue and epilogue, where each
+    anchor result goes (`results`), the scratch operands the kernel needs,
+    and plain layouts (`simclr-assign-layouts` may change them). Launches of
+    a kernel with scratch get one `simclr_kernel.alloc` per scratch operand,
+    placed right before the launch, so memory planning gives them arena
+    offsets like any other buffer.
+
+    Scratch holds (1) anchor results the kernel needs but does not return
+    (a batch norm's statistics when only y is yielded) and (2) the
+    algorithm's workspace, sized by lib/include/simclr/Kernels/Scratch.h
+    from the anchor's shapes.
+
+    Precondition: kernels as simclr-lower-to-kernels leaves them (kind one
+    of elementwise, anchored, nt_xent, optimizer; bodies as the fusion
+    contracts state). Postcondition: every kernel is described and verifies;
+    every launch passes its kernel's scratch. Kernels already described are
+    left alone.
+
+    Before:
+    ```mlir
+    simclr_kernel.kernel @k0 kind "anchored" {
+    ^bb0(%x: tensor<8x4xf32>):
+      %y = simclr.global_avg_pool ...
+    ```
+    After:
+    ```mlir
+    simclr_kernel.kernel @k0 kind "anchored" attributes {access = ["none"],
+        anchor = 0 : i64, epilogue = array<i64>, layouts = ["nchw", "nchw"],
+        prologue = array<i64>, results = array<i64: 1>, scratch = array<i64>} {
+    ```
+  }];
+  let statistics = [
+    Statistic<"numDescribed", "kernels-described", "Kernels described">,
+    Statistic<"numScratch", "scratch-buffers", "Scratch buffers attached to launches">,
+  ];
+}
+
 def SimclrPlanMemory : Pass<"simclr-plan-memory", "::mlir::func::FuncOp"> {
   let summary = "Gives every arena buffer of a program its offset";
   let description = [{

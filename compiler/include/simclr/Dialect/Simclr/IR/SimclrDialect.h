@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Dialect.h"
+#include "simclr/Support/Vocabulary.h"
 
 #include "simclr/Dialect/Simclr/IR/SimclrDialect.h.inc"
 
@@ -33,22 +34,23 @@ constexpr llvm::StringLiteral kFanInAttrName = "simclr.fan_in";
 DictionaryAttr getKindAndNameAttrs(MLIRContext *context, StringRef kind,
                                    StringRef name = {});
 
-constexpr llvm::StringLiteral kKindImages = "images";
-constexpr llvm::StringLiteral kKindRngKey = "rng_key";
-constexpr llvm::StringLiteral kKindParameter = "parameter";
-constexpr llvm::StringLiteral kKindRunningStat = "running_stat";
-constexpr llvm::StringLiteral kKindStep = "step";
-constexpr llvm::StringLiteral kKindGradient = "gradient";
-constexpr llvm::StringLiteral kKindOptimizerState = "optimizer_state";
-constexpr llvm::StringLiteral kKindLoss = "loss";
-constexpr llvm::StringLiteral kKindLearningRate = "learning_rate";
-constexpr llvm::StringLiteral kKindFeatures = "features";
+// The value kinds, spelled once in lib/ (simclr/Support/Vocabulary.h):
+// the runtime reads the same words back from plan.json.
+constexpr llvm::StringLiteral kKindImages = ::simclr::value_kind::kImages;
+constexpr llvm::StringLiteral kKindRngKey = ::simclr::value_kind::kRngKey;
+constexpr llvm::StringLiteral kKindParameter = ::simclr::value_kind::kParameter;
+constexpr llvm::StringLiteral kKindRunningStat = ::simclr::value_kind::kRunningStat;
+constexpr llvm::StringLiteral kKindStep = ::simclr::value_kind::kStep;
+constexpr llvm::StringLiteral kKindGradient = ::simclr::value_kind::kGradient;
+constexpr llvm::StringLiteral kKindOptimizerState = ::simclr::value_kind::kOptimizerState;
+constexpr llvm::StringLiteral kKindLoss = ::simclr::value_kind::kLoss;
+constexpr llvm::StringLiteral kKindLearningRate = ::simclr::value_kind::kLearningRate;
+constexpr llvm::StringLiteral kKindFeatures = ::simclr::value_kind::kFeatures;
 
 /// Parameters, optimizer state and running statistics: the values a train
 /// step reads and writes back, which persist between steps.
 inline bool isStateKind(StringRef kind) {
-  return kind == kKindParameter || kind == kKindOptimizerState ||
-         kind == kKindRunningStat;
+  return ::simclr::isStateKind(std::string_view(kind.data(), kind.size()));
 }
 
 /// The string attribute `name` of an argument or result attribute

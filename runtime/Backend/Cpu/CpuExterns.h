@@ -19,9 +19,10 @@
 // another.
 //
 //===----------------------------------------------------------------------===//
-#ifndef SIMCLR_RUNTIME_EXECUTOR_CPUEXTERNS_H
-#define SIMCLR_RUNTIME_EXECUTOR_CPUEXTERNS_H
+#ifndef SIMCLR_RUNTIME_BACKEND_CPU_CPUEXTERNS_H
+#define SIMCLR_RUNTIME_BACKEND_CPU_CPUEXTERNS_H
 
+#include "simclr/Runtime/Backend.h"
 #include "simclr/Support/ArtifactPlan.h"
 #include "simclr/Support/Status.h"
 
@@ -31,11 +32,6 @@
 
 namespace simclr::runtime {
 
-/// One operand of an extern call: its plan buffer and its fixed address.
-struct ExternOperand {
-  const artifact::Buffer *buffer = nullptr;
-  void *data = nullptr;
-};
 
 class CpuExterns {
 public:
@@ -49,7 +45,7 @@ public:
   /// shape, or a bad attribute is an invalid-argument error (without the
   /// entry's context, which the caller adds).
   Expected<size_t> add(const artifact::ScheduleEntry &entry,
-                       const std::vector<ExternOperand> &operands);
+                       const std::vector<EntryOperand> &operands);
 
   /// Allocates the shared scratchpad; call once, after the last add().
   Status finalize();
@@ -67,4 +63,4 @@ private:
 
 } // namespace simclr::runtime
 
-#endif // SIMCLR_RUNTIME_EXECUTOR_CPUEXTERNS_H
+#endif // SIMCLR_RUNTIME_BACKEND_CPU_CPUEXTERNS_H

@@ -38,7 +38,7 @@ std::string formatShape(const Shape &shape) {
 }
 
 /// Operand `index`'s description for messages: "operand 1 ('w', [8, 3, 3, 3])".
-std::string describe(const std::vector<ExternOperand> &operands, size_t index,
+std::string describe(const std::vector<EntryOperand> &operands, size_t index,
                      const char *role) {
   const artifact::Buffer &b = *operands[index].buffer;
   return std::string(role) + " (operand " + std::to_string(index) + ", '" +
@@ -210,7 +210,7 @@ int64_t outputSize(int64_t in, int64_t kernel, int64_t stride, int64_t padding,
 
 Expected<std::unique_ptr<Call>>
 makeConv(ConvKind kind, const artifact::ScheduleEntry &entry,
-         const std::vector<ExternOperand> &operands, const dnnl::engine &engine) {
+         const std::vector<EntryOperand> &operands, const dnnl::engine &engine) {
   ConvGeometry g;
   {
     auto stride = pairAttr(entry.attrs, "stride", 1, 1);
@@ -344,7 +344,7 @@ makeConv(ConvKind kind, const artifact::ScheduleEntry &entry,
 
 Expected<std::unique_ptr<Call>>
 makeMatmul(const artifact::ScheduleEntry &entry,
-           const std::vector<ExternOperand> &operands) {
+           const std::vector<EntryOperand> &operands) {
   auto transposeA = intAttr(entry.attrs, "transpose_lhs", 0);
   auto transposeB = intAttr(entry.attrs, "transpose_rhs", 0);
   if (!transposeA)
@@ -407,27 +407,14 @@ CpuExterns::CpuExterns() : impl_(std::make_unique<Impl>()) {}
 CpuExterns::~CpuExterns() = default;
 
 Expected<size_t> CpuExterns::add(const artifact::ScheduleEntry &entry,
-                                 const std::vector<ExternOperand> &operands) {
-  struct Known {
-    const char *name;
-    std::optional<ConvKind> conv;
-  };
-  static const Known kKnown[] = {
-      {"conv2d", ConvKind::kForward},
-      {"conv2d_backward_input", ConvKind::kBackwardInput},
-      {"conv2d_backward_filter", ConvKind::kBackwardFilter},
-      {"matmul", std::nullopt}};
-  const Known *known = nullptr;
-  for (const Known &k : kKnown)
-    if (entry.name == k.name)
-      known = &k;
-  if (!known)
-    return invalidArgument("unknown extern (the CPU table has conv2d, "
-                           "conv2d_backward_input, conv2d_backward_filter, "
-                           "matmul)");
+                                 const std::vector<EntryOperand> &operands) {
+  std::optional<ExternRoutine> routine = parseExternRoutine(entry.name);
+  if (!routine)
+    return invalidArgument("unknown extern (the CPU table has " +
+                           externRoutineList() + ")");
   // Every extern of the table takes two inputs and writes one output.
-  constexpr size_t kInputs = 2, kOperands = 3;
-  if (operands.size() != kOperands || entry.numInputs != kInputs)
+  if (operands.size() != kExternInputs + kExternOutputs ||
+      entry.numInputs != kExternInputs)
     return invalidArgument("expects 2 inputs and 1 output, got " +
                            std::to_string(entry.numInputs) + " inputs and " +
                            std::to_string(static_cast<int64_t>(operands.size()) -
@@ -440,8 +427,13 @@ Expected<size_t> CpuExterns::add(const artifact::ScheduleEntry &entry,
                              dtypeName(operands[i].buffer->dtype) +
                              ", expected f32");
   Expected<std::unique_ptr<Call>> call =
-      known->conv ? makeConv(*known->conv, entry, operands, impl_->engine)
-                  : makeMatmul(entry, operands);
+      *routine == ExternRoutine::kMatmul
+          ? makeMatmul(entry, operands)
+          : makeConv(*routine == ExternRoutine::kConv2d ? ConvKind::kForward
+                     : *routine == ExternRoutine::kConv2dBackwardInput
+                         ? ConvKind::kBackwardInput
+                         : ConvKind::kBackwardFilter,
+                     entry, operands, impl_->engine);
   if (!call)
     return call.takeStatus();
   impl_->calls.push_back(std::move(*call));

@@ -1,0 +1,851 @@
+//===- CpuEmitter.cpp - Kernel descriptions printed as C++ ----------------===//
+//
+// A printer: every `simclr_kernel.kernel` is printed from its description
+// (KernelOps.td, stated by simclr-describe-kernels) as one
+//   extern "C" void NAME(void *const *operands)
+// whose operands are the inputs `a<i>`, the outputs `o<j>` and the scratch
+// buffers `s<k>`, in the launch's order. One function per kernel kind; an
+// expression printer writes each elementwise op as a C++ expression of the
+// element index `i`; anchors call the header-only templates of
+// lib/include/simclr/Kernels/Cpu with the shapes as literals, the prologue
+// as a `float(int64_t)` lambda and the epilogue as a `float(int64_t,
+// float)` lambda, so GCC inlines and vectorizes one loop nest per kernel.
+// Nothing here decides what a kernel is: a description the printer cannot
+// express is an error at the kernel.
+//
+//===----------------------------------------------------------------------===//
+#include "simclr/Target/Cpu/CpuTarget.h"
+
+#include "simclr/Dialect/Kernel/IR/KernelOps.h"
+#include "simclr/Dialect/Simclr/IR/SimclrOps.h"
+#include "simclr/Support/ArtifactPlan.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::simclr;
+using namespace mlir::simclr_kernel;
+
+namespace {
+
+/// Elementwise loops shorter than this stay on one thread: forking the
+/// OpenMP team costs more than they do (measured on the Fashion-MNIST
+/// step's bias and scale kernels, docs/benchmarks.md).
+constexpr int64_t kParallelLoopElements = 32768;
+
+/// The C++ type of a buffer's elements.
+std::string cType(Type type) {
+  FailureOr<::simclr::DType> dtype = getDType(type);
+  if (failed(dtype))
+    return "";
+  switch (*dtype) {
+  case ::simclr::DType::kF32:
+    return "float";
+  case ::simclr::DType::kF64:
+    return "double";
+  case ::simclr::DType::kI64:
+    return "int64_t";
+  case ::simclr::DType::kI32:
+    return "int32_t";
+  case ::simclr::DType::kU8:
+  case ::simclr::DType::kBool:
+    return "uint8_t";
+  case ::simclr::DType::kF16:
+  case ::simclr::DType::kBF16:
+    return "";
+  }
+  return "";
+}
+
+/// A double as a C++ literal that round-trips exactly.
+std::string doubleLiteral(double value) {
+  return llvm::formatv("{0:e17}", value).str();
+}
+std::string floatLiteral(double value) {
+  return "static_cast<float>(" + doubleLiteral(value) + ")";
+}
+std::string doubleLiteral(const APFloat &value) {
+  return doubleLiteral(value.convertToDouble());
+}
+
+int64_t numElements(Value value) {
+  return cast<ShapedType>(value.getType()).getNumElements();
+}
+
+int64_t numBytes(Value value) {
+  return numElements(value) *
+         static_cast<int64_t>(::simclr::dtypeByteSize(*getDType(value.getType())));
+}
+
+/// An N x C x (spatial) tensor as the channel templates see it: n rows, c
+/// channels, hw elements per channel and row, channels in blocks of
+/// `block` (Channel.h's X).
+struct ChannelView {
+  int64_t n = 1, c = 1, hw = 1, block = 1;
+
+  std::string arguments() const {
+    return llvm::formatv("{0}, {1}, {2}", n, c, hw).str();
+  }
+};
+
+/// The channel view of `value` stored in `layout`. A matrix (hw = 1) is
+/// the same memory for any block dividing C: the widest vector-friendly
+/// one is used.
+ChannelView channelView(Value value, ::simclr::Layout layout) {
+  ArrayRef<int64_t> shape = cast<ShapedType>(value.getType()).getShape();
+  ChannelView view;
+  if (!shape.empty())
+    view.n = shape[0];
+  if (shape.size() >= 2)
+    view.c = shape[1];
+  for (size_t i = 2; i < shape.size(); ++i)
+    view.hw *= shape[i];
+  if (layout == ::simclr::Layout::kNhwc)
+    view.block = view.c;
+  else if (layout != ::simclr::Layout::kPlain)
+    view.block = ::simclr::layoutChannelBlock(layout);
+  else if (view.hw == 1)
+    for (int64_t block : {16, 8, 4, 2, 1})
+      if (view.c % block == 0) {
+        view.block = block;
+        break;
+      }
+  return view;
+}
+
+/// The element counts before and after dimension `dim` of `shape`: a slice
+/// or concat along `dim` copies `outer` runs of (extent x `inner`).
+std::pair<int64_t, int64_t> aroundDimension(ArrayRef<int64_t> shape,
+                                            int64_t dim) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < dim; ++d)
+    outer *= shape[d];
+  for (size_t d = dim + 1; d < shape.size(); ++d)
+    inner *= shape[d];
+  return {outer, inner};
+}
+
+/// "n, c, h, w, kh, kw, sh, sw, ph, pw": the shape and window arguments
+/// the max-pool templates take, forward and backward alike.
+template <typename PoolOp>
+std::string poolWindowArguments(PoolOp op) {
+  auto shape = cast<ShapedType>(op.getInput().getType()).getShape();
+  return llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}",
+                       shape[0], shape[1], shape[2], shape[3],
+                       op.getKernel()[0], op.getKernel()[1], op.getStride()[0],
+                       op.getStride()[1], op.getPadding()[0],
+                       op.getPadding()[1])
+      .str();
+}
+
+class KernelPrinter {
+public:
+  KernelPrinter(KernelOp kernel, llvm::raw_ostream &os)
+      : kernel(kernel), os(os), ops(kernel.getBodyOps()) {}
+
+  LogicalResult print();
+
+private:
+  Block &body() { return kernel.getBodyBlock(); }
+  unsigned numInputs() { return kernel.getNumInputs(); }
+  unsigned numOutputs() { return kernel.getNumOutputs(); }
+
+  /// The pointer expression of launch operand `index` (inputs, outputs,
+  /// scratch), as `T *` for a scratch operand.
+  std::string operandPointer(int64_t index, StringRef type = "float");
+  /// The pointer of block argument or yielded value `value`; empty when it
+  /// is neither.
+  std::string pointerOf(Value value);
+  /// The scratch operand no anchor result occupies: the workspace.
+  FailureOr<std::string> workspace();
+
+  //===--- Expression printer ---------------------------------------------===//
+  /// Appends `const float vK = ...;` for each op of `indices` to `lines`;
+  /// `bound` maps values already named (the anchor result `r`).
+  LogicalResult printExpression(ArrayRef<int64_t> indices,
+                                llvm::DenseMap<Value, std::string> &bound,
+                                std::string &lines);
+  /// How the element index `i` reads `value`.
+  FailureOr<std::string> read(Value value,
+                              llvm::DenseMap<Value, std::string> &bound);
+  /// The channel of element `i` of a tensor of `shape`, in the kernel's
+  /// iteration layout.
+  std::string channelOfElement(ArrayRef<int64_t> shape);
+
+  //===--- One function per kind -------------------------------------------===//
+  LogicalResult printElementwise();
+  LogicalResult printAnchored();
+  LogicalResult printNtXent();
+  LogicalResult printOptimizer();
+
+  /// The prologue functor computing the anchor's operand 0, and the
+  /// epilogue functor on its result 0.
+  FailureOr<std::string> prologue(Operation *anchor);
+  FailureOr<std::string> epilogue(Operation *anchor);
+
+  KernelOp kernel;
+  llvm::raw_ostream &os;
+  SmallVector<Operation *> ops;
+  /// The layout the kernel iterates in: that of its 4-D operands.
+  ::simclr::Layout iterationLayout = ::simclr::Layout::kPlain;
+  int valueCounter = 0;
+};
+
+std::string KernelPrinter::operandPointer(int64_t index, StringRef type) {
+  if (index < numInputs())
+    return "a" + std::to_string(index);
+  if (index < numInputs() + numOutputs())
+    return "o" + std::to_string(index - numInputs());
+  return ("static_cast<" + type + " *>(s" +
+          Twine(index - numInputs() - numOutputs()) + ")")
+      .str();
+}
+
+std::string KernelPrinter::pointerOf(Value value) {
+  if (auto argument = dyn_cast<BlockArgument>(value))
+    return operandPointer(argument.getArgNumber());
+  for (auto [position, yielded] : llvm::enumerate(kernel.getYield()->getOperands()))
+    if (yielded == value)
+      return operandPointer(numInputs() + position);
+  return "";
+}
+
+FailureOr<std::string> KernelPrinter::workspace() {
+  ArrayRef<int64_t> results;
+  if (std::optional<ArrayRef<int64_t>> stated = kernel.getResults())
+    results = *stated;
+  for (unsigned k = 0; k < kernel.getNumScratch(); ++k) {
+    int64_t index = numInputs() + numOutputs() + k;
+    if (!llvm::is_contained(results, index))
+      return "s" + std::to_string(k);
+  }
+  return kernel.emitOpError() << "the description gives no workspace, which "
+                                 "this kernel's algorithm needs";
+}
+
+std::string KernelPrinter::channelOfElement(ArrayRef<int64_t> shape) {
+  int64_t c = shape[1];
+  int64_t inner = 1;
+  for (size_t d = 2; d < shape.size(); ++d)
+    inner *= shape[d];
+  switch (iterationLayout) {
+  case ::simclr::Layout::kPlain:
+    return llvm::formatv("(i / {0}) % {1}", inner, c).str();
+  case ::simclr::Layout::kNhwc:
+    return llvm::formatv("i % {0}", c).str();
+  case ::simclr::Layout::kNChw8c:
+  case ::simclr::Layout::kNChw16c: {
+    int64_t block = ::simclr::layoutChannelBlock(iterationLayout);
+    return llvm::formatv("((i / {0}) % {1}) * {2} + i % {2}", inner * block,
+                         c / block, block)
+        .str();
+  }
+  }
+  return "";
+}
+
+FailureOr<std::string>
+KernelPrinter::read(Value value, llvm::DenseMap<Value, std::string> &bound) {
+  auto it = bound.find(value);
+  if (it != bound.end())
+    return it->second;
+  auto argument = dyn_cast<BlockArgument>(value);
+  if (!argument)
+    return kernel.emitOpError()
+           << "an elementwise part reads a value that is neither an input "
+              "nor computed before it";
+  StringRef access =
+      cast<StringAttr>((*kernel.getAccess())[argument.getArgNumber()])
+          .getValue();
+  std::string pointer = operandPointer(argument.getArgNumber());
+  if (access == "flat")
+    return pointer + "[i]";
+  if (access == "scalar")
+    return pointer + "[0]";
+  return kernel.emitOpError() << "input #" << argument.getArgNumber()
+                              << " has access '" << access
+                              << "', which an element expression cannot read";
+}
+
+LogicalResult
+KernelPrinter::printExpression(ArrayRef<int64_t> indices,
+                               llvm::DenseMap<Value, std::string> &bound,
+                               std::string &lines) {
+  llvm::raw_string_ostream line(lines);
+  for (int64_t index : indices) {
+    Operation *op = ops[index];
+    std::string name = "v" + std::to_string(valueCounter++);
+    if (auto broadcast = dyn_cast<BroadcastOp>(op);
+        broadcast && broadcast.getInput().getType().getRank() == 1) {
+      // A per-channel vector along dimension 1 of the result.
+      auto argument = dyn_cast<BlockArgument>(broadcast.getInput());
+      if (!argument)
+        return op->emitOpError() << "per-channel input must be a kernel input";
+      line << "    const float " << name << " = "
+           << operandPointer(argument.getArgNumber()) << "["
+           << channelOfElement(broadcast.getType().getShape()) << "];\n";
+      bound[op->getResult(0)] = name;
+      continue;
+    }
+    SmallVector<std::string> operands;
+    for (Value operand : op->getOperands()) {
+      FailureOr<std::string> text = read(operand, bound);
+      if (failed(text))
+        return failure();
+      operands.push_back(*text);
+    }
+    std::string expression =
+        llvm::TypeSwitch<Operation *, std::string>(op)
+            .Case([&](ReluOp) {
+              // NaN passes through, as in the reference and torch.relu.
+              return "(" + operands[0] + " < 0.0f ? 0.0f : " + operands[0] + ")";
+            })
+            .Case([&](ReluBackwardOp) {
+              return "(" + operands[1] + " > 0.0f ? " + operands[0] + " : 0.0f)";
+            })
+            .Case([&](AddOp) { return "(" + operands[0] + " + " + operands[1] + ")"; })
+            .Case([&](ScaleOp scale) {
+              return "(" + operands[0] + " * " +
+                     floatLiteral(scale.getFactor().convertToDouble()) + ")";
+            })
+            .Case([&](FillOp fill) {
+              return floatLiteral(fill.getValue().convertToDouble());
+            })
+            .Case([&](BroadcastOp) { return operands[0]; })
+            .Case([&](ImageToFloatOp) {
+              return "(static_cast<float>(" + operands[0] + ") / 255.0f)";
+            })
+            .Default([](Operation *) { return std::string(); });
+    if (expression.empty())
+      return op->emitOpError() << "has no C++ expression";
+    line << "    const float " << name << " = " << expression << ";\n";
+    bound[op->getResult(0)] = name;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+LogicalResult KernelPrinter::printElementwise() {
+  Operation *yield = kernel.getYield();
+  int64_t count = numElements(yield->getOperand(0));
+  SmallVector<int64_t> all;
+  for (int64_t index = 0; index < static_cast<int64_t>(ops.size()); ++index)
+    all.push_back(index);
+  llvm::DenseMap<Value, std::string> bound;
+  std::string lines;
+  if (failed(printExpression(all, bound, lines)))
+    return failure();
+  os << "  #pragma omp parallel for simd schedule(static) if(" << count
+     << " > " << kParallelLoopElements << ")\n";
+  os << "  for (int64_t i = 0; i < " << count << "; ++i) {\n" << lines;
+  for (auto [position, value] : llvm::enumerate(yield->getOperands())) {
+    if (isa<BlockArgument>(value))
+      continue; // Copied through before the loop.
+    FailureOr<std::string> text = read(value, bound);
+    if (failed(text))
+      return failure();
+    os << "    o" << position << "[i] = " << *text << ";\n";
+  }
+  os << "  }\n";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Anchored
+//===----------------------------------------------------------------------===//
+
+FailureOr<std::string> KernelPrinter::prologue(Operation *anchor) {
+  ArrayRef<int64_t> indices = *kernel.getPrologue();
+  if (indices.empty()) {
+    std::string pointer = pointerOf(anchor->getOperand(0));
+    if (pointer.empty())
+      return anchor->emitOpError() << "operand 0 is neither a kernel input "
+                                      "nor computed by a prologue";
+    return "simclr::cpu::Load{" + pointer + "}";
+  }
+  llvm::DenseMap<Value, std::string> bound;
+  std::string lines;
+  if (failed(printExpression(indices, bound, lines)))
+    return failure();
+  return "[&](int64_t i) -> float {\n" + lines + "    return " +
+         bound[anchor->getOperand(0)] + ";\n  }";
+}
+
+FailureOr<std::string> KernelPrinter::epilogue(Operation *anchor) {
+  ArrayRef<int64_t> indices = *kernel.getEpilogue();
+  if (indices.empty())
+    return std::string("simclr::cpu::Identity{}");
+  llvm::DenseMap<Value, std::string> bound;
+  bound[anchor->getResult(0)] = "r";
+  std::string lines;
+  if (failed(printExpression(indices, bound, lines)))
+    return failure();
+  return "[&](int64_t i, float r) -> float {\n" + lines + "    return " +
+         bound[ops[indices.back()]->getResult(0)] + ";\n  }";
+}
+
+LogicalResult KernelPrinter::printAnchored() {
+  Operation *anchor = ops[*kernel.getAnchor()];
+  ArrayRef<int64_t> results = *kernel.getResults();
+  // Where anchor result k goes (after the epilogue for result 0).
+  auto out = [&](unsigned k) {
+    return operandPointer(results[k],
+                          cType(anchor->getResult(k).getType()));
+  };
+  auto a = [&](unsigned k) { return pointerOf(anchor->getOperand(k)); };
+  for (unsigned k = 1; k < anchor->getNumOperands(); ++k)
+    if (a(k).empty())
+      return anchor->emitOpError() << "operand " << k
+                                   << " must be a kernel input";
+  FailureOr<std::string> pro = prologue(anchor);
+  FailureOr<std::string> epi = epilogue(anchor);
+  if (failed(pro) || failed(epi))
+    return failure();
+  bool plain = kernel.getPrologue()->empty() && kernel.getEpilogue()->empty();
+  // Templates that read operand 0 whole and store result 0 directly.
+  auto requirePlain = [&]() -> LogicalResult {
+    if (plain)
+      return success();
+    return anchor->emitOpError()
+           << "has a prologue or epilogue, which its CPU template cannot "
+              "take (kernel @"
+           << kernel.getSymName() << ")";
+  };
+  // The template parameter X of an anchor on 4-D `value` (launch operand
+  // `operand`).
+  auto view = [&](Value value, int64_t operand) {
+    return channelView(value, kernel.getOperandLayout(operand));
+  };
+  auto viewOfOutput0 = [&](Value value) { return view(value, results[0]); };
+
+  return llvm::TypeSwitch<Operation *, LogicalResult>(anchor)
+      .Case([&](BatchNormTrainOp op) -> LogicalResult {
+        ChannelView s = viewOfOutput0(op.getInput());
+        FailureOr<std::string> ws = workspace();
+        if (failed(ws))
+          return failure();
+        os << "  simclr::cpu::batchNormTrainForward<" << s.block << ">("
+           << s.arguments() << ", " << *pro << ", " << a(1) << ", " << a(2)
+           << ", " << doubleLiteral(op.getEpsilon()) << ", " << out(0) << ", "
+           << out(1) << ", " << out(2) << ", " << *ws << ", " << *epi << ");\n";
+        return success();
+      })
+      .Case([&](BatchNormInferenceOp op) -> LogicalResult {
+        ChannelView s = viewOfOutput0(op.getInput());
+        FailureOr<std::string> ws = workspace();
+        if (failed(ws))
+          return failure();
+        os << "  simclr::cpu::batchNormInference<" << s.block << ">("
+           << s.arguments() << ", " << *pro << ", " << a(1) << ", " << a(2)
+           << ", " << a(3) << ", " << a(4) << ", "
+           << doubleLiteral(op.getEpsilon()) << ", " << out(0) << ", " << *ws
+           << ", " << *epi << ");\n";
+        return success();
+      })
+      .Case([&](BatchNormTrainBackwardOp op) -> LogicalResult {
+        ChannelView s = viewOfOutput0(op.getInput());
+        FailureOr<std::string> ws = workspace();
+        if (failed(ws))
+          return failure();
+        os << "  simclr::cpu::batchNormTrainBackward<" << s.block << ">("
+           << s.arguments() << ", " << *pro << ", " << a(1) << ", " << a(2)
+           << ", " << a(3) << ", " << a(4) << ", "
+           << doubleLiteral(op.getEpsilon()) << ", " << out(0) << ", "
+           << out(1) << ", " << out(2) << ", " << *ws << ", " << *epi << ");\n";
+        return success();
+      })
+      .Case([&](GlobalAvgPoolOp op) {
+        // Operand 0 is 4-D; its layout is that of the kernel input or of
+        // the prologue's flat inputs, the kernel's iteration layout.
+        ChannelView s = channelView(op.getInput(), iterationLayout);
+        os << "  simclr::cpu::globalAvgPoolForward<" << s.block << ">("
+           << s.arguments() << ", " << *pro << ", " << out(0) << ", " << *epi
+           << ");\n";
+        return success();
+      })
+      .Case([&](GlobalAvgPoolBackwardOp op) {
+        ChannelView s = viewOfOutput0(op.getGradInput());
+        os << "  simclr::cpu::globalAvgPoolBackward<" << s.block << ">("
+           << s.arguments() << ", " << *pro << ", " << out(0) << ", " << *epi
+           << ");\n";
+        return success();
+      })
+      .Case([&](SumToChannelsOp op) -> LogicalResult {
+        ChannelView s = channelView(op.getInput(), iterationLayout);
+        FailureOr<std::string> ws = workspace();
+        if (failed(ws))
+          return failure();
+        os << "  simclr::cpu::sumToChannels<" << s.block << ">("
+           << s.arguments() << ", " << *pro << ", " << out(0) << ", " << *ws
+           << ", " << *epi << ");\n";
+        return success();
+      })
+      .Case([&](NormalizeOp op) {
+        ChannelView s = viewOfOutput0(op.getInput());
+        os << "  static const float mean_[] = {";
+        for (double v : op.getMean())
+          os << floatLiteral(v) << ", ";
+        os << "};\n  static const float std_[] = {";
+        for (double v : op.getStd())
+          os << floatLiteral(v) << ", ";
+        os << "};\n";
+        os << "  simclr::cpu::normalizeChannels<" << s.block << ">("
+           << s.arguments() << ", " << *pro << ", mean_, std_, " << out(0)
+           << ", " << *epi << ");\n";
+        return success();
+      })
+      .Case([&](RunningStatsUpdateOp op) -> LogicalResult {
+        if (failed(requirePlain()))
+          return failure();
+        os << "  simclr::cpu::runningStatsUpdate("
+           << numElements(op.getRunningMean()) << ", " << a(0) << ", " << a(1)
+           << ", " << a(2) << ", " << a(3) << ", "
+           << doubleLiteral(op.getMomentum()) << ", "
+           << op.getCountAttr().getInt() << ", " << out(0) << ", " << out(1)
+           << ");\n";
+        return success();
+      })
+      .Case([&](MaxPool2DOp op) -> LogicalResult {
+        if (failed(requirePlain()))
+          return failure();
+        os << "  simclr::cpu::maxPool2dForward(" << poolWindowArguments(op)
+           << ", " << a(0) << ", " << out(0) << ");\n";
+        return success();
+      })
+      .Case([&](MaxPool2DBackwardOp op) -> LogicalResult {
+        if (failed(requirePlain()))
+          return failure();
+        os << "  simclr::cpu::maxPool2dBackward(" << poolWindowArguments(op)
+           << ", " << a(0) << ", " << a(1) << ", " << out(0) << ");\n";
+        return success();
+      })
+      .Case([&](L2NormalizeOp op) {
+        auto shape = op.getInput().getType().getShape();
+        os << "  simclr::cpu::l2NormalizeForward(" << shape[0] << ", "
+           << shape[1] << ", " << doubleLiteral(op.getEpsilon()) << ", "
+           << *pro << ", " << out(0) << ", " << *epi << ");\n";
+        return success();
+      })
+      .Case([&](L2NormalizeBackwardOp op) {
+        auto shape = op.getInput().getType().getShape();
+        os << "  simclr::cpu::l2NormalizeBackward(" << shape[0] << ", "
+           << shape[1] << ", " << doubleLiteral(op.getEpsilon()) << ", "
+           << *pro << ", " << a(1) << ", " << out(0) << ", " << *epi << ");\n";
+        return success();
+      })
+      .Case([&](NtXentOp op) -> LogicalResult {
+        FailureOr<std::string> ws = workspace();
+        if (failed(requirePlain()) || failed(ws))
+          return failure();
+        auto shape = op.getEmbeddings().getType().getShape();
+        os << "  simclr::cpu::ntXentForward(" << shape[0] << ", " << shape[1]
+           << ", " << a(0) << ", " << doubleLiteral(op.getTemperature())
+           << ", " << out(0) << ", " << *ws << ");\n";
+        return success();
+      })
+      .Case([&](NtXentBackwardOp op) -> LogicalResult {
+        FailureOr<std::string> ws = workspace();
+        if (failed(requirePlain()) || failed(ws))
+          return failure();
+        auto shape = op.getEmbeddings().getType().getShape();
+        os << "  simclr::cpu::ntXentBackward(" << shape[0] << ", " << shape[1]
+           << ", " << a(0) << ", " << a(1) << ", "
+           << doubleLiteral(op.getTemperature()) << ", " << out(0) << ", "
+           << *ws << ");\n";
+        return success();
+      })
+      .Case([&](MaskedScaledLogSoftmaxOp op) {
+        auto shape = op.getInput().getType().getShape();
+        os << "  simclr::cpu::maskedScaledLogSoftmaxForward(" << shape[0]
+           << ", " << *pro << ", " << doubleLiteral(op.getScale()) << ", "
+           << out(0) << ", " << *epi << ");\n";
+        return success();
+      })
+      .Case([&](MaskedScaledLogSoftmaxBackwardOp op) {
+        auto shape = op.getResult().getType().getShape();
+        os << "  simclr::cpu::maskedScaledLogSoftmaxBackward(" << shape[0]
+           << ", " << *pro << ", " << a(1) << ", "
+           << doubleLiteral(op.getScale()) << ", " << out(0) << ", " << *epi
+           << ");\n";
+        return success();
+      })
+      .Case([&](GatherPositivesOp op) {
+        os << "  simclr::cpu::gatherPositivesForward("
+           << op.getInput().getType().getShape()[0] << ", " << *pro << ", "
+           << out(0) << ", " << *epi << ");\n";
+        return success();
+      })
+      .Case([&](GatherPositivesBackwardOp op) {
+        os << "  simclr::cpu::gatherPositivesBackward("
+           << op.getGradOutput().getType().getShape()[0] << ", " << *pro
+           << ", " << out(0) << ", " << *epi << ");\n";
+        return success();
+      })
+      .Case([&](ReduceMeanOp op) -> LogicalResult {
+        FailureOr<std::string> ws = workspace();
+        if (failed(ws))
+          return failure();
+        os << "  simclr::cpu::reduceMeanForward(" << numElements(op.getInput())
+           << ", " << *pro << ", " << out(0) << ", " << *ws << ", " << *epi
+           << ");\n";
+        return success();
+      })
+      .Case([&](SliceOp op) {
+        auto shape = op.getInput().getType().getShape();
+        int64_t dim = op.getDimAttr().getInt();
+        auto [outer, inner] = aroundDimension(shape, dim);
+        int64_t size = op.getType().getShape()[dim];
+        os << "  simclr::cpu::sliceCopy(" << outer << ", " << shape[dim] << ", "
+           << inner << ", " << op.getOffsetAttr().getInt() << ", " << size
+           << ", " << *pro << ", " << out(0) << ", " << *epi << ");\n";
+        return success();
+      })
+      .Case([&](ConcatOp op) -> LogicalResult {
+        if (failed(requirePlain()))
+          return failure();
+        auto shape = op.getType().getShape();
+        int64_t dim = op.getDimAttr().getInt();
+        auto [outer, inner] = aroundDimension(shape, dim);
+        int64_t offset = 0;
+        for (Value input : op.getInputs()) {
+          int64_t size = cast<ShapedType>(input.getType()).getShape()[dim];
+          os << "  simclr::cpu::concatCopy(" << outer << ", " << shape[dim]
+             << ", " << inner << ", " << offset << ", " << size
+             << ", simclr::cpu::Load{" << pointerOf(input) << "}, " << out(0)
+             << ", simclr::cpu::Identity{});\n";
+          offset += size;
+        }
+        return success();
+      })
+      .Case([&](LrScheduleOp op) -> LogicalResult {
+        if (failed(requirePlain()))
+          return failure();
+        os << "  " << out(0) << "[0] = simclr::cpu::lrWarmupCosine(" << a(0)
+           << "[0], " << doubleLiteral(op.getBaseLr()) << ", "
+           << doubleLiteral(op.getFinalLr()) << ", "
+           << op.getWarmupStepsAttr().getInt() << ", "
+           << op.getTotalStepsAttr().getInt() << ");\n";
+        return success();
+      })
+      .Default([&](Operation *op) {
+        return op->emitOpError()
+               << "has no CPU kernel template (kernel @" << kernel.getSymName()
+               << ")";
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// NT-Xent, optimizer
+//===----------------------------------------------------------------------===//
+
+LogicalResult KernelPrinter::printNtXent() {
+  NtXentOp forward;
+  NtXentBackwardOp backward;
+  for (Operation *op : ops) {
+    if (auto f = dyn_cast<NtXentOp>(op))
+      forward = f;
+    if (auto b = dyn_cast<NtXentBackwardOp>(op))
+      backward = b;
+  }
+  std::string z = pointerOf(forward.getEmbeddings());
+  if (z.empty())
+    return kernel.emitOpError() << "embeddings must be a kernel input";
+  std::string dloss = pointerOf(backward.getGradLoss());
+  if (dloss.empty()) {
+    auto fill = backward.getGradLoss().getDefiningOp<FillOp>();
+    if (!fill)
+      return kernel.emitOpError() << "the loss gradient must be an input or a fill";
+    os << "  const float dloss_[1] = {"
+       << floatLiteral(fill.getValue().convertToDouble()) << "};\n";
+    dloss = "dloss_";
+  }
+  FailureOr<std::string> ws = workspace();
+  if (failed(ws))
+    return failure();
+  ArrayRef<int64_t> results = *kernel.getResults();
+  auto shape = forward.getEmbeddings().getType().getShape();
+  os << "  simclr::cpu::ntXentForwardBackward(" << shape[0] << ", " << shape[1]
+     << ", " << z << ", " << doubleLiteral(forward.getTemperature()) << ", "
+     << dloss << ", " << operandPointer(results[0]) << ", "
+     << operandPointer(results[1]) << ", " << *ws << ");\n";
+  return success();
+}
+
+LogicalResult KernelPrinter::printOptimizer() {
+  // Each update is in place: when a new value's buffer differs from the
+  // old one, the old value is copied over first.
+  auto inPlace = [&](Value old, Value updated) -> FailureOr<std::string> {
+    std::string from = pointerOf(old);
+    std::string to = pointerOf(updated);
+    if (from.empty() || to.empty())
+      return failure();
+    os << "  if (" << to << " != " << from << ") std::memcpy(" << to << ", "
+       << from << ", " << numBytes(old) << ");\n";
+    return to;
+  };
+  std::string segments, call;
+  llvm::raw_string_ostream table(segments);
+  FailureOr<std::string> ws = workspace();
+  if (failed(ws))
+    return failure();
+  for (Operation *op : ops) {
+    FailureOr<std::string> param, state0, state1 = std::string("nullptr");
+    std::string grad, lr, thisCall;
+    double weightDecay = 0;
+    int flags = 0;
+    if (auto adamw = dyn_cast<AdamWUpdateOp>(op)) {
+      param = inPlace(adamw.getParam(), adamw.getNewParam());
+      state0 = inPlace(adamw.getExpAvg(), adamw.getNewExpAvg());
+      state1 = inPlace(adamw.getExpAvgSq(), adamw.getNewExpAvgSq());
+      grad = pointerOf(adamw.getGrad());
+      lr = pointerOf(adamw.getLr());
+      weightDecay = adamw.getWeightDecay().convertToDouble();
+      thisCall = "simclr::cpu::adamWUpdateAll(segments, COUNT, " + lr +
+                 "[0], " + pointerOf(adamw.getStep()) + "[0], " +
+                 doubleLiteral(adamw.getBeta1()) + ", " +
+                 doubleLiteral(adamw.getBeta2()) + ", " +
+                 doubleLiteral(adamw.getEpsilon());
+    } else if (auto sgd = dyn_cast<SgdUpdateOp>(op)) {
+      param = inPlace(sgd.getParam(), sgd.getNewParam());
+      state0 = inPlace(sgd.getMomentumBuffer(), sgd.getNewMomentumBuffer());
+      grad = pointerOf(sgd.getGrad());
+      lr = pointerOf(sgd.getLr());
+      weightDecay = sgd.getWeightDecay().convertToDouble();
+      thisCall = "simclr::cpu::sgdUpdateAll(segments, COUNT, " + lr + "[0], " +
+                 doubleLiteral(sgd.getMomentum());
+    } else {
+      auto lars = cast<LarsUpdateOp>(op);
+      param = inPlace(lars.getParam(), lars.getNewParam());
+      state0 = inPlace(lars.getMomentumBuffer(), lars.getNewMomentumBuffer());
+      grad = pointerOf(lars.getGrad());
+      lr = pointerOf(lars.getLr());
+      weightDecay = lars.getWeightDecay().convertToDouble();
+      flags = lars.getLayerAdaptation() ? 1 : 0;
+      thisCall = "simclr::cpu::larsUpdateAll(segments, COUNT, " + lr +
+                 "[0], " + doubleLiteral(lars.getMomentum()) + ", " +
+                 doubleLiteral(lars.getTrustCoefficient());
+    }
+    if (failed(param) || failed(state0) || failed(state1) || grad.empty() ||
+        lr.empty())
+      return op->emitOpError()
+             << "parameters, gradients, state and the learning rate must be "
+                "kernel inputs and outputs";
+    if (!call.empty() && call != thisCall)
+      return op->emitOpError()
+             << "differs from the kernel's other updates in a shared "
+                "hyper-parameter; they cannot share one launch";
+    call = thisCall;
+    table << "    {" << *param << ", " << grad << ", " << *state0 << ", "
+          << *state1 << ", " << numElements(op->getOperand(0)) << ", "
+          << doubleLiteral(weightDecay) << ", " << flags << "},\n";
+  }
+  os << "  const simclr::cpu::OptimizerSegment segments[] = {\n"
+     << segments << "  };\n";
+  size_t at = call.find("COUNT");
+  call.replace(at, 5, std::to_string(ops.size()));
+  os << "  " << call << ", " << *ws << ");\n";
+  return success();
+}
+
+LogicalResult KernelPrinter::print() {
+  if (!kernel.isDescribed())
+    return kernel.emitOpError()
+           << "has no description; run simclr-describe-kernels first";
+  os << "extern \"C\" void " << kernel.getSymName()
+     << "(void *const *operands) {\n";
+  unsigned index = 0;
+  for (BlockArgument argument : body().getArguments()) {
+    std::string type = cType(argument.getType());
+    if (type.empty())
+      return kernel.emitOpError() << "argument type " << argument.getType()
+                                  << " has no C type";
+    os << "  const " << type << " *" << operandPointer(index)
+       << " = static_cast<const " << type << " *>(operands[" << index
+       << "]);\n";
+    ++index;
+  }
+  for (auto [position, value] : llvm::enumerate(kernel.getYield()->getOperands())) {
+    std::string type = cType(value.getType());
+    std::string name = operandPointer(index);
+    os << "  " << type << " *" << name << " = static_cast<" << type
+       << " *>(operands[" << index << "]);\n";
+    if (auto argument = dyn_cast<BlockArgument>(value))
+      // A block argument yielded unchanged: copy it through.
+      os << "  std::memcpy(" << name << ", "
+         << operandPointer(argument.getArgNumber()) << ", " << numBytes(value)
+         << ");\n";
+    ++index;
+  }
+  // All 4-D operands of a kernel share one layout (KernelOps.td): the
+  // layout its loops iterate in.
+  for (unsigned operand = 0; operand < numInputs() + numOutputs(); ++operand) {
+    Value value = operand < numInputs()
+                      ? Value(body().getArgument(operand))
+                      : kernel.getYield()->getOperand(operand - numInputs());
+    if (cast<ShapedType>(value.getType()).getRank() == 4) {
+      iterationLayout = kernel.getOperandLayout(operand);
+      break;
+    }
+  }
+  for (unsigned k = 0; k < kernel.getNumScratch(); ++k)
+    os << "  void *s" << k << " = operands[" << index++ << "];\n";
+
+  LogicalResult result = success();
+  switch (kernel.getKernelKind()) {
+  case ::simclr::KernelKind::kElementwise:
+    result = printElementwise();
+    break;
+  case ::simclr::KernelKind::kAnchored:
+    result = printAnchored();
+    break;
+  case ::simclr::KernelKind::kNtXent:
+    result = printNtXent();
+    break;
+  case ::simclr::KernelKind::kOptimizer:
+    result = printOptimizer();
+    break;
+  }
+  os << "}\n\n";
+  return result;
+}
+
+} // namespace
+
+FailureOr<KernelSource> mlir::simclr_kernel::emitCpuKernels(ModuleOp module) {
+  std::string kernels;
+  llvm::raw_string_ostream os(kernels);
+  int count = 0;
+  for (KernelOp kernel : module.getOps<KernelOp>()) {
+    if (failed(KernelPrinter(kernel, os).print()))
+      return failure();
+    ++count;
+  }
+  std::string prelude =
+      "// Generated by simclrc: one function per simclr_kernel.kernel.\n"
+      "// ABI: lib/include/simclr/Support/ArtifactPlan.h. Do not edit.\n"
+      "#include \"simclr/Kernels/Cpu/CpuKernels.h\"\n\n"
+      "#include <cstdint>\n#include <cstring>\n\n";
+  std::string fingerprint = llvm::toHex(
+      llvm::SHA256::hash(llvm::arrayRefFromStringRef(prelude + kernels)),
+      /*LowerCase=*/true);
+
+  KernelSource source;
+  source.fingerprint = fingerprint;
+  source.kernelCount = count;
+  source.text = prelude + kernels + "extern \"C\" const char *" +
+                ::simclr::artifact::kFingerprintSymbol +
+                "(void) {\n  return \"" + fingerprint +
+                "\";\n}\n\nextern \"C\" int64_t " +
+                ::simclr::artifact::kAbiVersionSymbol + "(void) {\n  return " +
+                std::to_string(::simclr::artifact::kPlanFormatVersion) +
+                ";\n}\n";
+  return source;
+}
