@@ -31,12 +31,14 @@
 
 #include "simclr/Runtime/Executor.h"
 #include "simclr/Support/CommonFlags.h"
+#include "simclr/Support/Vocabulary.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -108,19 +110,24 @@ double libraryFlops(const artifact::Plan &plan, const artifact::Program &program
   for (const artifact::ScheduleEntry &e : program.schedule) {
     if (e.kind != artifact::EntryKind::kExtern)
       continue;
-    if (e.operands.size() != 3) {
+    // Inputs and the output; a workspace may follow.
+    if (e.numInputs != kExternInputs || e.numOutputs != kExternOutputs) {
       ++uncounted;
       continue;
     }
     const std::vector<int64_t> &a = shapeOf(e.operands[0]), &b = shapeOf(e.operands[1]),
                                &c = shapeOf(e.operands[2]);
-    if (e.name == "conv2d" || e.name == "conv2d_backward_input") {
+    std::optional<ExternRoutine> routine = parseExternRoutine(e.name);
+    if (routine == ExternRoutine::kConv2d ||
+        routine == ExternRoutine::kConv2dBackwardInput) {
       // (x, w, y) or (dy, w, dx): |y| or |dy| x |w| / K.
-      macs += static_cast<double>(product(e.name == "conv2d" ? c : a)) * product(b, 1);
-    } else if (e.name == "conv2d_backward_filter") {
+      macs += static_cast<double>(
+                  product(routine == ExternRoutine::kConv2d ? c : a)) *
+              product(b, 1);
+    } else if (routine == ExternRoutine::kConv2dBackwardFilter) {
       // (dy, x, dw): |dy| x |dw| / K.
       macs += static_cast<double>(product(a)) * product(c, 1);
-    } else if (e.name == "matmul" && a.size() == 2) {
+    } else if (routine == ExternRoutine::kMatmul && a.size() == 2) {
       auto it = e.attrs.find("transpose_lhs");
       bool transposed = it != e.attrs.end() && std::get_if<int64_t>(&it->second) &&
                         std::get<int64_t>(it->second) != 0;

@@ -8,6 +8,7 @@
 #include "simclr/Conversion/Passes.h"
 #include "simclr/Dialect/Kernel/IR/KernelDialect.h"
 #include "simclr/Dialect/Kernel/Transforms/Passes.h"
+#include "simclr/Target/Cpu/Passes.h"
 #include "simclr/Dialect/Simclr/IR/SimclrDialect.h"
 #include "simclr/Dialect/Simclr/Transforms/Passes.h"
 
@@ -25,6 +26,7 @@ int main(int argc, char **argv) {
   mlir::simclr::registerSimclrPasses();
   mlir::simclr::registerSimclrConversionPasses();
   mlir::simclr_kernel::registerSimclrKernelPasses();
+  mlir::simclr_kernel::registerSimclrCpuPasses();
   mlir::simclr::registerSimclrFusePipeline();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "simclr optimizer driver\n", registry));

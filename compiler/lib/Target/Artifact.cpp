@@ -56,21 +56,43 @@ FailureOr<artifact::AttrValue> attrValueOf(Operation *op, NamedAttribute attr) {
 
 } // namespace
 
+FailureOr<artifact::AttrMap>
+mlir::simclr_kernel::getExternAttributes(ExternOp call) {
+  artifact::AttrMap attrs;
+  for (NamedAttribute attr : call->getAttrs()) {
+    StringRef name = attr.getName().getValue();
+    if (name == call.getCalleeAttrName() ||
+        name == call.getOperandSegmentSizesAttrName())
+      continue;
+    FailureOr<artifact::AttrValue> value = attrValueOf(call, attr);
+    if (failed(value))
+      return failure();
+    attrs[name.str()] = *value;
+  }
+  return attrs;
+}
+
+artifact::Buffer mlir::simclr_kernel::describeBuffer(StringRef name,
+                                                     MemRefType type) {
+  artifact::Buffer buffer;
+  buffer.name = name.str();
+  buffer.dtype = *getDType(type);
+  buffer.layout = getBufferLayout(type);
+  buffer.shape.assign(type.getShape().begin(), type.getShape().end());
+  buffer.bytes = getBufferBytes(type);
+  return buffer;
+}
+
 FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
   artifact::Plan plan;
   int64_t nextId = 0;
   std::map<std::string, int64_t> stateByName;
   auto newBuffer = [&](StringRef name, MemRefType type,
                        artifact::BufferRegion region, int64_t offset) {
-    artifact::Buffer buffer;
+    artifact::Buffer buffer = describeBuffer(name, type);
     buffer.id = nextId++;
-    buffer.name = name.str();
-    buffer.dtype = *getDType(type);
-    buffer.layout = getBufferLayout(type);
-    buffer.shape.assign(type.getShape().begin(), type.getShape().end());
     buffer.region = region;
     buffer.offset = offset;
-    buffer.bytes = getBufferBytes(type);
     plan.buffers.push_back(buffer);
     return buffer.id;
   };
@@ -166,15 +188,10 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
         inputs = call.getInputs();
         outputs = call.getOutputs();
         scratch = call.getScratch();
-        for (NamedAttribute attr : call->getAttrs()) {
-          StringRef name = attr.getName().getValue();
-          if (name == "callee" || name == "operandSegmentSizes")
-            continue;
-          FailureOr<artifact::AttrValue> value = attrValueOf(call, attr);
-          if (failed(value))
-            return failure();
-          entry.attrs[name.str()] = *value;
-        }
+        FailureOr<artifact::AttrMap> attrs = getExternAttributes(call);
+        if (failed(attrs))
+          return failure();
+        entry.attrs = std::move(*attrs);
       } else if (auto collective = dyn_cast<CollectiveOp>(op)) {
         entry.kind = artifact::EntryKind::kCollective;
         entry.name = collective.getCollective().str();

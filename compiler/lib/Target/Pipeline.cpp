@@ -30,6 +30,9 @@ void mlir::simclr_kernel::addKernelPasses(OpPassManager &pm, bool fused,
     pm.addNestedPass<func::FuncOp>(simclr::createSimclrExpandLinear());
   pm.addPass(simclr::createSimclrLowerToKernels());
   pm.addPass(createSimclrDescribeKernels());
+  SimclrAssignLayoutsOptions layouts;
+  layouts.layout = std::string(::simclr::layoutName(target.getActivationLayout()));
+  pm.addPass(createSimclrAssignLayouts(layouts));
   target.addTargetPasses(pm);
   pm.addNestedPass<func::FuncOp>(createSimclrPlanMemory());
 }

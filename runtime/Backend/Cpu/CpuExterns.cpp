@@ -1,31 +1,34 @@
-//===- CpuExterns.cpp - oneDNN convolutions and dnnl_sgemm for externs ----===//
+//===- CpuExterns.cpp - oneDNN primitives for the CPU's extern table ------===//
 //
 // oneDNN 2.x (Debian's libdnnl, built with OpenMP, so it shares the
-// kernels' thread pool). Convolutions run on plain NCHW/OIHW memory: the
-// buffers the memory planner lays out are plain, and bench/conv_gemm_bench
-// measured the plain-layout primitives (docs/benchmarks.md).
+// kernels' thread pool). Each call is planned once (planCall: checks, the
+// primitive descriptor, which operands need a copy in another layout, the
+// workspace), then bound to its operands' fixed addresses and run through
+// oneDNN's C API with argument arrays built once.
 //
 //===----------------------------------------------------------------------===//
 #include "CpuExterns.h"
+
+#include "simclr/Kernels/Scratch.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 namespace simclr::runtime {
 namespace {
 
 using artifact::AttrMap;
-using artifact::AttrValue;
+using artifact::Buffer;
 using Shape = std::vector<int64_t>;
+using dnnl::memory;
+using Tag = memory::format_tag;
 
-/// oneDNN's scratchpad and memory want at least cache-line alignment.
-constexpr size_t kScratchpadAlignment = 64;
 /// Image batches and filters are N x C x H x W and O x C/g x KH x KW.
 constexpr size_t kConvRank = 4;
 constexpr size_t kMatrixRank = 2;
@@ -37,10 +40,11 @@ std::string formatShape(const Shape &shape) {
   return text + "]";
 }
 
-/// Operand `index`'s description for messages: "operand 1 ('w', [8, 3, 3, 3])".
-std::string describe(const std::vector<EntryOperand> &operands, size_t index,
+/// Operand `index`'s description for messages: "filter w (operand 1, 'w',
+/// [8, 3, 3, 3])".
+std::string describe(const std::vector<const Buffer *> &buffers, size_t index,
                      const char *role) {
-  const artifact::Buffer &b = *operands[index].buffer;
+  const Buffer &b = *buffers[index];
   return std::string(role) + " (operand " + std::to_string(index) + ", '" +
          b.name + "', " + formatShape(b.shape) + ")";
 }
@@ -70,135 +74,61 @@ Expected<std::array<int64_t, 2>> pairAttr(const AttrMap &attrs,
   return std::array<int64_t, 2>{(*v)[0], (*v)[1]};
 }
 
+/// oneDNN's tag for a 4-D activation layout.
+Tag activationTag(Layout layout) {
+  switch (layout) {
+  case Layout::kPlain:
+    return Tag::nchw;
+  case Layout::kNhwc:
+    return Tag::nhwc;
+  case Layout::kNChw8c:
+    return Tag::nChw8c;
+  case Layout::kNChw16c:
+    return Tag::nChw16c;
+  }
+  return Tag::nchw;
+}
+
+size_t aligned(size_t bytes) {
+  return static_cast<size_t>(kernels::alignScratch(static_cast<int64_t>(bytes)));
+}
+
 //===----------------------------------------------------------------------===//
-// Calls
+// Planning a call
 //===----------------------------------------------------------------------===//
 
-struct Call {
-  virtual ~Call() = default;
-  virtual Status run(dnnl::stream &stream) = 0;
-  /// Bytes of scratchpad the call needs.
-  virtual size_t scratchpadBytes() const { return 0; }
-  virtual void bindScratchpad(const dnnl::engine &, void *) {}
-  /// Bytes of the shared blocked-layout buffer `slot` (0-2) the call needs,
-  /// and binding it.
-  virtual size_t blockedBytes(size_t) const { return 0; }
-  virtual void bindBlocked(size_t, void *) {}
-  /// Called once after bindScratchpad, before the first run.
-  virtual void seal() {}
+/// How the primitive reads or writes operand `operand`: as `stored` (the
+/// buffer's own layout) or, when `wanted` differs, through a copy in the
+/// workspace reordered before (inputs) or after (outputs) the call.
+struct OperandUse {
+  int arg;
+  size_t operand;
+  memory::desc stored;
+  memory::desc wanted;
+  bool output;
+
+  bool needsCopy() const { return stored != wanted; }
 };
 
-/// One oneDNN convolution primitive (forward, backward data or backward
-/// weights) with its memory bound to the operands.
-struct ConvCall : Call {
-  dnnl::primitive primitive;
-  std::unordered_map<int, dnnl::memory> args;
-  dnnl::memory::desc scratchpadDesc;
+/// A call before any memory is bound: what both the compile-time workspace
+/// query and the runtime need.
+struct CallPlan {
   std::string name;
+  std::function<dnnl::primitive()> create;
+  memory::desc scratchpad;
+  std::vector<OperandUse> operands;
 
-  /// Operands whose plain (NCHW/OIHW) buffer differs from the layout the
-  /// primitive chose (oneDNN's blocked layouts, measured several times
-  /// faster than its plain-layout gemm convolution: docs/benchmarks.md):
-  /// inputs are reordered into `blocked` before the call, outputs out of it
-  /// after. `storage` owns the blocked copies.
-  struct Reorder {
-    dnnl::reorder primitive;
-    dnnl::memory from, to;
-  };
-  std::vector<Reorder> before, after;
-  /// The blocked copies, by operand slot (bindOperand's call order). Calls
-  /// run one at a time, so every call's slot k shares one buffer, sized by
-  /// the largest (CpuExterns::finalize binds it): blocked copies cost three
-  /// buffers in all, not three per convolution.
-  std::vector<std::pair<size_t, dnnl::memory>> blocked;
-  size_t nextSlot = 0;
-
-  /// `args` as the C API takes them, built once by seal(): the C++
-  /// execute() would build this array (allocating) on every call.
-  std::vector<dnnl_exec_arg_t> cArgs;
-
-  Status run(dnnl::stream &stream) override {
-    for (Reorder &r : before)
-      r.primitive.execute(stream, r.from, r.to);
-    dnnl_status_t status =
-        dnnl_primitive_execute(primitive.get(), stream.get(),
-                               static_cast<int>(cArgs.size()), cArgs.data());
-    if (status == dnnl_success)
-      status = dnnl_stream_wait(stream.get());
-    if (status != dnnl_success)
-      return internalError("oneDNN " + name + " failed with status " +
-                           std::to_string(static_cast<int>(status)));
-    for (Reorder &r : after)
-      r.primitive.execute(stream, r.from, r.to);
-    if (!after.empty())
-      stream.wait();
-    return Status::ok();
-  }
-  size_t scratchpadBytes() const override { return scratchpadDesc.get_size(); }
-  void bindScratchpad(const dnnl::engine &engine, void *data) override {
-    args[DNNL_ARG_SCRATCHPAD] = dnnl::memory(scratchpadDesc, engine, data);
-  }
-  void seal() override {
-    cArgs.clear();
-    for (const auto &[id, memory] : args)
-      cArgs.push_back({id, memory.get()});
-  }
-
-  /// The memory the primitive uses for an operand in layout `chosen`,
-  /// bound to `plain` (the operand's buffer) directly when the layouts
-  /// agree, else through a reorder.
-  dnnl::memory bindOperand(const dnnl::memory::desc &chosen,
-                           const dnnl::memory::desc &plainDesc, void *plain,
-                           bool isOutput, const dnnl::engine &engine) {
-    size_t slot = nextSlot++;
-    dnnl::memory plainMemory(plainDesc, engine, plain);
-    if (chosen == plainDesc)
-      return plainMemory;
-    dnnl::memory copy(chosen, engine, DNNL_MEMORY_NONE);
-    blocked.push_back({slot, copy});
-    if (isOutput)
-      after.push_back({dnnl::reorder(copy, plainMemory), copy, plainMemory});
-    else
-      before.push_back({dnnl::reorder(plainMemory, copy), plainMemory, copy});
-    return copy;
-  }
-  size_t blockedBytes(size_t slot) const override {
-    size_t bytes = 0;
-    for (const auto &[s, memory] : blocked)
-      if (s == slot)
-        bytes = std::max(bytes, memory.get_desc().get_size());
+  /// The scratchpad, then one copy per operand needing it, each aligned.
+  size_t workspaceBytes() const {
+    size_t bytes = aligned(scratchpad.get_size());
+    for (const OperandUse &use : operands)
+      if (use.needsCopy())
+        bytes += aligned(use.wanted.get_size());
     return bytes;
-  }
-  void bindBlocked(size_t slot, void *data) override {
-    for (auto &[s, memory] : blocked)
-      if (s == slot)
-        memory.set_data_handle(data);
-  }
-};
-
-/// c = op(a) op(b), row-major, through dnnl_sgemm.
-struct MatmulCall : Call {
-  char transA = 'N', transB = 'N';
-  int64_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
-  const float *a = nullptr, *b = nullptr;
-  float *c = nullptr;
-
-  Status run(dnnl::stream &) override {
-    dnnl_status_t status = dnnl_sgemm(transA, transB, m, n, k, 1.0f, a, lda, b,
-                                      ldb, 0.0f, c, ldc);
-    if (status != dnnl_success)
-      return internalError("dnnl_sgemm failed with status " +
-                           std::to_string(static_cast<int>(status)));
-    return Status::ok();
   }
 };
 
 enum class ConvKind { kForward, kBackwardInput, kBackwardFilter };
-
-struct ConvGeometry {
-  std::array<int64_t, 2> stride, padding, dilation;
-  int64_t groups;
-};
 
 /// floor((in + 2p - d(k-1) - 1) / s) + 1, as torch's conv2d; <= 0 when the
 /// padded input is smaller than the window.
@@ -208,130 +138,134 @@ int64_t outputSize(int64_t in, int64_t kernel, int64_t stride, int64_t padding,
   return span < 0 ? 0 : span / stride + 1;
 }
 
-Expected<std::unique_ptr<Call>>
-makeConv(ConvKind kind, const artifact::ScheduleEntry &entry,
-         const std::vector<EntryOperand> &operands, const dnnl::engine &engine) {
-  ConvGeometry g;
-  {
-    auto stride = pairAttr(entry.attrs, "stride", 1, 1);
-    auto padding = pairAttr(entry.attrs, "padding", 0, 0);
-    auto dilation = pairAttr(entry.attrs, "dilation", 1, 1);
-    auto groups = intAttr(entry.attrs, "groups", 1);
-    if (!stride)
-      return stride.takeStatus();
-    if (!padding)
-      return padding.takeStatus();
-    if (!dilation)
-      return dilation.takeStatus();
-    if (!groups)
-      return groups.takeStatus();
-    if (*groups < 1)
-      return invalidArgument("attribute 'groups' must be positive");
-    g = {*stride, *padding, *dilation, *groups};
-  }
+Expected<CallPlan> planConv(ConvKind kind, const artifact::ScheduleEntry &entry,
+                            const std::vector<const Buffer *> &buffers,
+                            const dnnl::engine &engine) {
+  auto stride = pairAttr(entry.attrs, "stride", 1, 1);
+  auto padding = pairAttr(entry.attrs, "padding", 0, 0);
+  auto dilation = pairAttr(entry.attrs, "dilation", 1, 1);
+  auto groups = intAttr(entry.attrs, "groups", 1);
+  if (!stride)
+    return stride.takeStatus();
+  if (!padding)
+    return padding.takeStatus();
+  if (!dilation)
+    return dilation.takeStatus();
+  if (!groups)
+    return groups.takeStatus();
+  if (*groups < 1)
+    return invalidArgument("attribute 'groups' must be positive");
   // Operand roles: which operand holds x, w and y (or their gradients).
   static constexpr const char *kRoles[3][3] = {
       {"input x", "filter w", "output y"},
       {"gradient dy", "filter w", "result dx"},
       {"gradient dy", "input x", "result dw"}};
   const auto &roles = kRoles[static_cast<int>(kind)];
-  size_t xIndex = kind == ConvKind::kForward          ? 0
-                  : kind == ConvKind::kBackwardInput  ? 2
-                                                      : 1;
+  size_t xIndex = kind == ConvKind::kForward         ? 0
+                  : kind == ConvKind::kBackwardInput ? 2
+                                                     : 1;
   size_t wIndex = kind == ConvKind::kBackwardFilter ? 2 : 1;
   size_t yIndex = kind == ConvKind::kForward ? 2 : 0;
-  for (size_t i = 0; i < operands.size(); ++i)
-    if (operands[i].buffer->shape.size() != kConvRank)
-      return invalidArgument(describe(operands, i, roles[i]) +
+  for (size_t i = 0; i < buffers.size(); ++i)
+    if (buffers[i]->shape.size() != kConvRank)
+      return invalidArgument(describe(buffers, i, roles[i]) +
                              " must have rank 4");
-  const Shape &x = operands[xIndex].buffer->shape;
-  const Shape &w = operands[wIndex].buffer->shape;
-  const Shape &y = operands[yIndex].buffer->shape;
-  auto roleOf = [&](size_t index) { return describe(operands, index, roles[index]); };
-  if (x[1] % g.groups != 0 || w[0] % g.groups != 0)
-    return invalidArgument("groups = " + std::to_string(g.groups) +
+  const Shape &x = buffers[xIndex]->shape;
+  const Shape &w = buffers[wIndex]->shape;
+  const Shape &y = buffers[yIndex]->shape;
+  auto roleOf = [&](size_t index) { return describe(buffers, index, roles[index]); };
+  if (x[1] % *groups != 0 || w[0] % *groups != 0)
+    return invalidArgument("groups = " + std::to_string(*groups) +
                            " must divide the channels of " + roleOf(xIndex) +
                            " and the filters of " + roleOf(wIndex));
-  if (w[1] * g.groups != x[1])
+  if (w[1] * *groups != x[1])
     return invalidArgument(roleOf(wIndex) + " does not match the channels of " +
                            roleOf(xIndex) + " with groups = " +
-                           std::to_string(g.groups));
-  Shape expectedY = {x[0], w[0],
-                     outputSize(x[2], w[2], g.stride[0], g.padding[0], g.dilation[0]),
-                     outputSize(x[3], w[3], g.stride[1], g.padding[1], g.dilation[1])};
+                           std::to_string(*groups));
+  Shape expectedY = {
+      x[0], w[0],
+      outputSize(x[2], w[2], (*stride)[0], (*padding)[0], (*dilation)[0]),
+      outputSize(x[3], w[3], (*stride)[1], (*padding)[1], (*dilation)[1])};
   if (expectedY[2] < 1 || expectedY[3] < 1)
     return invalidArgument(roleOf(xIndex) + " is smaller than the window of " +
                            roleOf(wIndex));
   if (y != expectedY)
     return invalidArgument(roleOf(yIndex) + " should be " + formatShape(expectedY) +
                            " for " + roleOf(xIndex) + " and " + roleOf(wIndex));
+  if (buffers[wIndex]->layout != Layout::kPlain)
+    return invalidArgument(roleOf(wIndex) + " must be plain OIHW, not " +
+                           std::string(layoutName(buffers[wIndex]->layout)));
 
-  using dnnl::memory;
-  using tag = memory::format_tag;
   const auto f32 = memory::data_type::f32;
-  memory::desc xMd(memory::dims(x.begin(), x.end()), f32, tag::nchw);
-  memory::desc yMd(memory::dims(y.begin(), y.end()), f32, tag::nchw);
+  Layout xLayout = buffers[xIndex]->layout, yLayout = buffers[yIndex]->layout;
+  memory::desc xMd(memory::dims(x.begin(), x.end()), f32, activationTag(xLayout));
+  memory::desc yMd(memory::dims(y.begin(), y.end()), f32, activationTag(yLayout));
   // Grouped filters are g x O/g x C/g x KH x KW: the same bytes as OIHW.
   memory::desc wMd =
-      g.groups == 1
-          ? memory::desc(memory::dims(w.begin(), w.end()), f32, tag::oihw)
-          : memory::desc({g.groups, w[0] / g.groups, w[1], w[2], w[3]}, f32,
-                         tag::goihw);
-  memory::dims strides(g.stride.begin(), g.stride.end());
-  memory::dims padding(g.padding.begin(), g.padding.end());
+      *groups == 1
+          ? memory::desc(memory::dims(w.begin(), w.end()), f32, Tag::oihw)
+          : memory::desc({*groups, w[0] / *groups, w[1], w[2], w[3]}, f32,
+                         Tag::goihw);
+  // A blocked (or channels-last) activation is used in place, in the
+  // plan's layout. A plain one is left to oneDNN (its blocked layouts run
+  // several times faster than its plain-layout gemm convolution, and with
+  // a blocked partner a plain operand can even fall back to the reference
+  // implementation: docs/benchmarks.md), at the price of a copy when it
+  // chooses another layout; the filter layout is always its choice.
+  auto wanted = [&](const memory::desc &md, Layout layout) {
+    return layout == Layout::kPlain ? memory::desc(md.dims(), f32, Tag::any)
+                                    : md;
+  };
+  memory::desc xWanted = wanted(xMd, xLayout);
+  memory::desc yWanted = wanted(yMd, yLayout);
+  memory::desc wAny(wMd.dims(), f32, Tag::any);
+  memory::dims strides(stride->begin(), stride->end());
+  memory::dims pads(padding->begin(), padding->end());
   // oneDNN counts dilation from 0 (no dilation), torch from 1.
-  memory::dims dilates = {g.dilation[0] - 1, g.dilation[1] - 1};
+  memory::dims dilates = {(*dilation)[0] - 1, (*dilation)[1] - 1};
   // padding_r = padding as torch: oneDNN's output size uses the same floor.
   const auto algo = dnnl::algorithm::convolution_direct;
-
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  auto call = std::make_unique<ConvCall>();
-  call->name = entry.name;
-  auto bind = [&](const memory::desc &md, size_t index) {
-    return memory(md, engine, operands[index].data);
-  };
+
+  CallPlan plan;
+  plan.name = entry.name;
   try {
-    // Layouts left to oneDNN (format_tag::any): it picks its blocked
-    // layouts, and bindOperand reorders from and to the plain buffers.
-    memory::desc xAny(xMd.dims(), f32, tag::any);
-    memory::desc yAny(yMd.dims(), f32, tag::any);
-    memory::desc wAny(wMd.dims(), f32, tag::any);
-    dnnl::convolution_forward::desc fwdDesc(
-        dnnl::prop_kind::forward_training, algo, xAny, wAny, yAny, strides,
-        dilates, padding, padding);
-    dnnl::convolution_forward::primitive_desc fwd(fwdDesc, attr, engine);
-    ConvCall &c = *call;
+    dnnl::convolution_forward::primitive_desc fwd(
+        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                        algo, xWanted, wAny, yWanted, strides,
+                                        dilates, pads, pads),
+        attr, engine);
     switch (kind) {
     case ConvKind::kForward:
-      c.primitive = dnnl::convolution_forward(fwd);
-      c.scratchpadDesc = fwd.scratchpad_desc();
-      c.args = {{DNNL_ARG_SRC, c.bindOperand(fwd.src_desc(), xMd, operands[xIndex].data, false, engine)},
-                {DNNL_ARG_WEIGHTS, c.bindOperand(fwd.weights_desc(), wMd, operands[wIndex].data, false, engine)},
-                {DNNL_ARG_DST, c.bindOperand(fwd.dst_desc(), yMd, operands[yIndex].data, true, engine)}};
+      plan.create = [fwd] { return dnnl::convolution_forward(fwd); };
+      plan.scratchpad = fwd.scratchpad_desc();
+      plan.operands = {{DNNL_ARG_SRC, xIndex, xMd, fwd.src_desc(), false},
+                       {DNNL_ARG_WEIGHTS, wIndex, wMd, fwd.weights_desc(), false},
+                       {DNNL_ARG_DST, yIndex, yMd, fwd.dst_desc(), true}};
       break;
     case ConvKind::kBackwardInput: {
       dnnl::convolution_backward_data::primitive_desc pd(
-          dnnl::convolution_backward_data::desc(algo, xAny, wAny, yAny, strides,
-                                                dilates, padding, padding),
+          dnnl::convolution_backward_data::desc(algo, xWanted, wAny, yWanted,
+                                                strides, dilates, pads, pads),
           attr, engine, fwd);
-      c.primitive = dnnl::convolution_backward_data(pd);
-      c.scratchpadDesc = pd.scratchpad_desc();
-      c.args = {{DNNL_ARG_DIFF_DST, c.bindOperand(pd.diff_dst_desc(), yMd, operands[yIndex].data, false, engine)},
-                {DNNL_ARG_WEIGHTS, c.bindOperand(pd.weights_desc(), wMd, operands[wIndex].data, false, engine)},
-                {DNNL_ARG_DIFF_SRC, c.bindOperand(pd.diff_src_desc(), xMd, operands[xIndex].data, true, engine)}};
+      plan.create = [pd] { return dnnl::convolution_backward_data(pd); };
+      plan.scratchpad = pd.scratchpad_desc();
+      plan.operands = {{DNNL_ARG_DIFF_DST, yIndex, yMd, pd.diff_dst_desc(), false},
+                       {DNNL_ARG_WEIGHTS, wIndex, wMd, pd.weights_desc(), false},
+                       {DNNL_ARG_DIFF_SRC, xIndex, xMd, pd.diff_src_desc(), true}};
       break;
     }
     case ConvKind::kBackwardFilter: {
       dnnl::convolution_backward_weights::primitive_desc pd(
-          dnnl::convolution_backward_weights::desc(algo, xAny, wAny, yAny, strides,
-                                                   dilates, padding, padding),
+          dnnl::convolution_backward_weights::desc(algo, xWanted, wAny, yWanted,
+                                                   strides, dilates, pads, pads),
           attr, engine, fwd);
-      c.primitive = dnnl::convolution_backward_weights(pd);
-      c.scratchpadDesc = pd.scratchpad_desc();
-      c.args = {{DNNL_ARG_DIFF_DST, c.bindOperand(pd.diff_dst_desc(), yMd, operands[yIndex].data, false, engine)},
-                {DNNL_ARG_SRC, c.bindOperand(pd.src_desc(), xMd, operands[xIndex].data, false, engine)},
-                {DNNL_ARG_DIFF_WEIGHTS, c.bindOperand(pd.diff_weights_desc(), wMd, operands[wIndex].data, true, engine)}};
+      plan.create = [pd] { return dnnl::convolution_backward_weights(pd); };
+      plan.scratchpad = pd.scratchpad_desc();
+      plan.operands = {{DNNL_ARG_DIFF_DST, yIndex, yMd, pd.diff_dst_desc(), false},
+                       {DNNL_ARG_SRC, xIndex, xMd, pd.src_desc(), false},
+                       {DNNL_ARG_DIFF_WEIGHTS, wIndex, wMd, pd.diff_weights_desc(), true}};
       break;
     }
     }
@@ -339,12 +273,12 @@ makeConv(ConvKind kind, const artifact::ScheduleEntry &entry,
     return unavailable("oneDNN has no convolution for " + roleOf(xIndex) +
                        " and " + roleOf(wIndex) + ": " + e.what());
   }
-  return std::unique_ptr<Call>(std::move(call));
+  return plan;
 }
 
-Expected<std::unique_ptr<Call>>
-makeMatmul(const artifact::ScheduleEntry &entry,
-           const std::vector<EntryOperand> &operands) {
+Expected<CallPlan> planMatmul(const artifact::ScheduleEntry &entry,
+                              const std::vector<const Buffer *> &buffers,
+                              const dnnl::engine &engine) {
   auto transposeA = intAttr(entry.attrs, "transpose_lhs", 0);
   auto transposeB = intAttr(entry.attrs, "transpose_rhs", 0);
   if (!transposeA)
@@ -356,51 +290,182 @@ makeMatmul(const artifact::ScheduleEntry &entry,
     return invalidArgument("attributes 'transpose_lhs' and 'transpose_rhs' "
                            "must be 0 or 1");
   static constexpr const char *kRoles[] = {"lhs", "rhs", "result"};
-  for (size_t i = 0; i < operands.size(); ++i)
-    if (operands[i].buffer->shape.size() != kMatrixRank)
-      return invalidArgument(describe(operands, i, kRoles[i]) +
+  for (size_t i = 0; i < buffers.size(); ++i)
+    if (buffers[i]->shape.size() != kMatrixRank)
+      return invalidArgument(describe(buffers, i, kRoles[i]) +
                              " must have rank 2");
-  const Shape &a = operands[0].buffer->shape;
-  const Shape &b = operands[1].buffer->shape;
-  const Shape &c = operands[2].buffer->shape;
-  auto call = std::make_unique<MatmulCall>();
-  call->transA = *transposeA ? 'T' : 'N';
-  call->transB = *transposeB ? 'T' : 'N';
-  call->m = *transposeA ? a[1] : a[0];
-  call->k = *transposeA ? a[0] : a[1];
+  const Shape &a = buffers[0]->shape;
+  const Shape &b = buffers[1]->shape;
+  const Shape &c = buffers[2]->shape;
+  int64_t m = *transposeA ? a[1] : a[0];
+  int64_t k = *transposeA ? a[0] : a[1];
   int64_t kB = *transposeB ? b[1] : b[0];
-  call->n = *transposeB ? b[0] : b[1];
-  if (kB != call->k)
-    return invalidArgument("inner dimensions differ: " + describe(operands, 0, "lhs") +
-                           " and " + describe(operands, 1, "rhs") +
+  int64_t n = *transposeB ? b[0] : b[1];
+  if (kB != k)
+    return invalidArgument("inner dimensions differ: " + describe(buffers, 0, "lhs") +
+                           " and " + describe(buffers, 1, "rhs") +
                            " with transpose_lhs = " + std::to_string(*transposeA) +
                            ", transpose_rhs = " + std::to_string(*transposeB));
-  if (c != Shape{call->m, call->n})
-    return invalidArgument(describe(operands, 2, "result") + " should be " +
-                           formatShape({call->m, call->n}));
-  // Row-major leading dimensions are the stored row lengths.
-  call->lda = std::max<int64_t>(a[1], 1);
-  call->ldb = std::max<int64_t>(b[1], 1);
-  call->ldc = std::max<int64_t>(call->n, 1);
-  call->a = static_cast<const float *>(operands[0].data);
-  call->b = static_cast<const float *>(operands[1].data);
-  call->c = static_cast<float *>(operands[2].data);
-  return std::unique_ptr<Call>(std::move(call));
+  if (c != Shape{m, n})
+    return invalidArgument(describe(buffers, 2, "result") + " should be " +
+                           formatShape({m, n}));
+  // A transposed operand is the row-major buffer read with swapped strides.
+  const auto f32 = memory::data_type::f32;
+  memory::desc aMd({m, k}, f32, *transposeA ? memory::dims{1, m} : memory::dims{k, 1});
+  memory::desc bMd({k, n}, f32, *transposeB ? memory::dims{1, k} : memory::dims{n, 1});
+  memory::desc cMd({m, n}, f32, memory::dims{n, 1});
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  CallPlan plan;
+  plan.name = entry.name;
+  try {
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(aMd, bMd, cMd), attr,
+                                    engine);
+    plan.create = [pd] { return dnnl::matmul(pd); };
+    plan.scratchpad = pd.scratchpad_desc();
+    plan.operands = {{DNNL_ARG_SRC, 0, aMd, aMd, false},
+                     {DNNL_ARG_WEIGHTS, 1, bMd, bMd, false},
+                     {DNNL_ARG_DST, 2, cMd, cMd, true}};
+  } catch (const dnnl::error &e) {
+    return unavailable("oneDNN has no matmul for " + describe(buffers, 0, "lhs") +
+                       " and " + describe(buffers, 1, "rhs") + ": " + e.what());
+  }
+  return plan;
 }
 
-struct FreeDeleter {
-  void operator()(void *p) const { std::free(p); }
+/// Checks what every routine shares, then plans the routine's primitive.
+Expected<CallPlan> planCall(const artifact::ScheduleEntry &entry,
+                            const std::vector<const Buffer *> &buffers,
+                            const dnnl::engine &engine) {
+  std::optional<ExternRoutine> routine = parseExternRoutine(entry.name);
+  if (!routine)
+    return invalidArgument("unknown extern (the CPU table has " +
+                           externRoutineList() + ")");
+  // Every extern of the table takes two inputs and writes one output.
+  if (entry.numInputs != kExternInputs || entry.numOutputs != kExternOutputs ||
+      buffers.size() != kExternInputs + kExternOutputs)
+    return invalidArgument("expects 2 inputs and 1 output, got " +
+                           std::to_string(entry.numInputs) + " inputs and " +
+                           std::to_string(entry.numOutputs) + " outputs");
+  for (size_t i = 0; i < buffers.size(); ++i)
+    if (buffers[i]->dtype != DType::kF32)
+      return invalidArgument("operand " + std::to_string(i) + " ('" +
+                             buffers[i]->name + "') is " +
+                             dtypeName(buffers[i]->dtype) + ", expected f32");
+  switch (*routine) {
+  case ExternRoutine::kConv2d:
+    return planConv(ConvKind::kForward, entry, buffers, engine);
+  case ExternRoutine::kConv2dBackwardInput:
+    return planConv(ConvKind::kBackwardInput, entry, buffers, engine);
+  case ExternRoutine::kConv2dBackwardFilter:
+    return planConv(ConvKind::kBackwardFilter, entry, buffers, engine);
+  case ExternRoutine::kMatmul:
+    return planMatmul(entry, buffers, engine);
+  }
+  return invalidArgument("unknown extern");
+}
+
+//===----------------------------------------------------------------------===//
+// Bound calls
+//===----------------------------------------------------------------------===//
+
+/// A primitive (or a reorder) with its arguments as the C API takes them,
+/// built once: the C++ execute() builds a std::unordered_map (allocating) on
+/// every call.
+struct Execution {
+  dnnl::primitive primitive;
+  std::vector<dnnl::memory> memories;
+  std::vector<dnnl_exec_arg_t> args;
+
+  void add(int arg, const dnnl::memory &memory) {
+    memories.push_back(memory);
+    args.push_back({arg, memory.get()});
+  }
+  dnnl_status_t run(dnnl::stream &stream) const {
+    return dnnl_primitive_execute(primitive.get(), stream.get(),
+                                  static_cast<int>(args.size()), args.data());
+  }
 };
 
+struct Call {
+  CallPlan plan;
+  std::vector<EntryOperand> operands;
+  /// Where the workspace is: the planned scratch operand, or `owned`.
+  void *workspace = nullptr;
+  std::unique_ptr<void, void (*)(void *)> owned{nullptr, std::free};
+  std::vector<Execution> before, after;
+  Execution main;
+
+  /// Binds the primitive, its copies and reorders to the operands and the
+  /// workspace.
+  void bind(const dnnl::engine &engine) {
+    auto *base = static_cast<unsigned char *>(workspace);
+    main.primitive = plan.create();
+    size_t offset = aligned(plan.scratchpad.get_size());
+    if (plan.scratchpad.get_size() != 0)
+      main.add(DNNL_ARG_SCRATCHPAD, memory(plan.scratchpad, engine, base));
+    for (const OperandUse &use : plan.operands) {
+      memory stored(use.stored, engine, operands[use.operand].data);
+      if (!use.needsCopy()) {
+        main.add(use.arg, stored);
+        continue;
+      }
+      memory copy(use.wanted, engine, base + offset);
+      offset += aligned(use.wanted.get_size());
+      main.add(use.arg, copy);
+      Execution reorder;
+      reorder.primitive = use.output ? dnnl::reorder(copy, stored)
+                                     : dnnl::reorder(stored, copy);
+      reorder.add(DNNL_ARG_FROM, use.output ? copy : stored);
+      reorder.add(DNNL_ARG_TO, use.output ? stored : copy);
+      (use.output ? after : before).push_back(std::move(reorder));
+    }
+  }
+
+  Status run(dnnl::stream &stream) const {
+    dnnl_status_t status = dnnl_success;
+    for (const Execution &e : before)
+      if (status == dnnl_success)
+        status = e.run(stream);
+    if (status == dnnl_success)
+      status = main.run(stream);
+    for (const Execution &e : after)
+      if (status == dnnl_success)
+        status = e.run(stream);
+    if (status == dnnl_success)
+      status = dnnl_stream_wait(stream.get());
+    if (status != dnnl_success)
+      return internalError("oneDNN " + plan.name + " failed with status " +
+                           std::to_string(static_cast<int>(status)));
+    return Status::ok();
+  }
+};
+
+std::vector<const Buffer *> buffersOf(const std::vector<EntryOperand> &operands,
+                                      size_t count) {
+  std::vector<const Buffer *> buffers;
+  for (size_t i = 0; i < count && i < operands.size(); ++i)
+    buffers.push_back(operands[i].buffer);
+  return buffers;
+}
+
 } // namespace
+
+Expected<int64_t>
+cpuExternWorkspaceBytes(const artifact::ScheduleEntry &entry,
+                        const std::vector<const Buffer *> &buffers) {
+  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  Expected<CallPlan> plan = planCall(entry, buffers, engine);
+  if (!plan)
+    return plan.takeStatus();
+  return static_cast<int64_t>(plan->workspaceBytes());
+}
 
 struct CpuExterns::Impl {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
   std::vector<std::unique_ptr<Call>> calls;
-  std::unique_ptr<void, FreeDeleter> scratchpad;
-  /// Blocked-layout copies of convolution operands, one per operand slot.
-  std::unique_ptr<void, FreeDeleter> blockedBuffers[3];
+  int64_t unplannedBytes = 0;
 };
 
 CpuExterns::CpuExterns() : impl_(std::make_unique<Impl>()) {}
@@ -408,80 +473,53 @@ CpuExterns::~CpuExterns() = default;
 
 Expected<size_t> CpuExterns::add(const artifact::ScheduleEntry &entry,
                                  const std::vector<EntryOperand> &operands) {
-  std::optional<ExternRoutine> routine = parseExternRoutine(entry.name);
-  if (!routine)
-    return invalidArgument("unknown extern (the CPU table has " +
-                           externRoutineList() + ")");
-  // Every extern of the table takes two inputs and writes one output.
-  if (operands.size() != kExternInputs + kExternOutputs ||
-      entry.numInputs != kExternInputs)
-    return invalidArgument("expects 2 inputs and 1 output, got " +
-                           std::to_string(entry.numInputs) + " inputs and " +
-                           std::to_string(static_cast<int64_t>(operands.size()) -
-                                          entry.numInputs) +
-                           " outputs");
-  for (size_t i = 0; i < operands.size(); ++i)
-    if (operands[i].buffer->dtype != DType::kF32)
-      return invalidArgument("operand " + std::to_string(i) + " ('" +
-                             operands[i].buffer->name + "') is " +
-                             dtypeName(operands[i].buffer->dtype) +
-                             ", expected f32");
-  Expected<std::unique_ptr<Call>> call =
-      *routine == ExternRoutine::kMatmul
-          ? makeMatmul(entry, operands)
-          : makeConv(*routine == ExternRoutine::kConv2d ? ConvKind::kForward
-                     : *routine == ExternRoutine::kConv2dBackwardInput
-                         ? ConvKind::kBackwardInput
-                         : ConvKind::kBackwardFilter,
-                     entry, operands, impl_->engine);
-  if (!call)
-    return call.takeStatus();
-  impl_->calls.push_back(std::move(*call));
+  size_t numBuffers = static_cast<size_t>(entry.numInputs + entry.numOutputs);
+  if (entry.numScratch() > 1)
+    return invalidArgument("expects at most one workspace, got " +
+                           std::to_string(entry.numScratch()));
+  Expected<CallPlan> plan =
+      planCall(entry, buffersOf(operands, numBuffers), impl_->engine);
+  if (!plan)
+    return plan.takeStatus();
+  auto call = std::make_unique<Call>();
+  call->plan = std::move(*plan);
+  call->operands = operands;
+  if (entry.numScratch() == 1 &&
+      operands.back().buffer->bytes >=
+          static_cast<int64_t>(call->plan.workspaceBytes()))
+    call->workspace = operands.back().data;
+  impl_->calls.push_back(std::move(call));
   return impl_->calls.size() - 1;
 }
 
 Status CpuExterns::finalize() {
-  size_t bytes = 0;
-  for (const auto &call : impl_->calls)
-    bytes = std::max(bytes, call->scratchpadBytes());
-  if (bytes != 0)
-    SIMCLR_RETURN_IF_ERROR(allocateScratchpad(bytes));
-  for (size_t slot = 0; slot < 3; ++slot) {
-    size_t largest = 0;
-    for (const auto &call : impl_->calls)
-      largest = std::max(largest, call->blockedBytes(slot));
-    if (largest == 0)
-      continue;
-    size_t rounded = (largest + kScratchpadAlignment - 1) /
-                     kScratchpadAlignment * kScratchpadAlignment;
-    impl_->blockedBuffers[slot].reset(
-        std::aligned_alloc(kScratchpadAlignment, rounded));
-    if (!impl_->blockedBuffers[slot])
-      return unavailable("cannot allocate " + std::to_string(rounded) +
-                         " bytes for blocked convolution operands");
-    for (const auto &call : impl_->calls)
-      call->bindBlocked(slot, impl_->blockedBuffers[slot].get());
+  for (const auto &call : impl_->calls) {
+    size_t bytes = call->plan.workspaceBytes();
+    if (!call->workspace && bytes > 0) {
+      // Not planned, or planned for another machine: once, here.
+      call->owned.reset(std::aligned_alloc(kernels::kScratchAlignment, aligned(bytes)));
+      if (!call->owned)
+        return unavailable("cannot allocate " + std::to_string(bytes) +
+                           " bytes of workspace for oneDNN " + call->plan.name);
+      call->workspace = call->owned.get();
+      impl_->unplannedBytes += static_cast<int64_t>(bytes);
+    }
+    try {
+      call->bind(impl_->engine);
+    } catch (const dnnl::error &e) {
+      return unavailable("oneDNN cannot create " + call->plan.name + ": " +
+                         e.what());
+    }
   }
-  for (const auto &call : impl_->calls)
-    call->seal();
-  return Status::ok();
-}
-
-Status CpuExterns::allocateScratchpad(size_t bytes) {
-  size_t rounded = (bytes + kScratchpadAlignment - 1) / kScratchpadAlignment *
-                   kScratchpadAlignment;
-  impl_->scratchpad.reset(std::aligned_alloc(kScratchpadAlignment, rounded));
-  if (!impl_->scratchpad)
-    return unavailable("cannot allocate " + std::to_string(rounded) +
-                       " bytes of oneDNN scratchpad");
-  for (const auto &call : impl_->calls)
-    if (call->scratchpadBytes() != 0)
-      call->bindScratchpad(impl_->engine, impl_->scratchpad.get());
   return Status::ok();
 }
 
 Status CpuExterns::run(size_t handle) {
   return impl_->calls[handle]->run(impl_->stream);
+}
+
+int64_t CpuExterns::unplannedWorkspaceBytes() const {
+  return impl_->unplannedBytes;
 }
 
 } // namespace simclr::runtime

@@ -14,6 +14,7 @@
 #include "simclr/Dialect/Simclr/IR/SimclrOps.h"
 #include "simclr/Frontend/GraphBuilder.h"
 #include "../common/GoldenSpec.h"
+#include "CompileArtifact.h"
 #include "simclr/Runtime/Executor.h"
 #include "simclr/Support/Safetensors.h"
 #include "simclr/Target/Artifact.h"
@@ -40,20 +41,7 @@ namespace runtime = ::simclr::runtime;
 constexpr double kGoldenTolerance = 1e-4;
 using ::simclr::testing::goldenSpec;
 
-/// A directory of its own for each test instance (ctest runs them in
-/// parallel).
-std::string scratchDirectory(const std::string &name) {
-  const char *root = std::getenv("SIMCLR_TEST_TMPDIR");
-  const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string instance = std::string(info->name()) + "-" + info->value_param();
-  for (char &c : instance)
-    if (!isalnum(static_cast<unsigned char>(c)))
-      c = '_';
-  std::string dir = std::string(root ? root : "/tmp") + "/compiled-" + instance + "-" + name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+using ::simclr::testing::scratchDirectory;
 
 class CompiledStepTest : public ::testing::TestWithParam<const char *> {
 protected:
@@ -99,44 +87,14 @@ protected:
   /// Compiles `spec` into an artifact directory and loads it.
   std::shared_ptr<const runtime::Artifact> compile(const frontend::TrainingSpec &spec,
                                                    bool fused, const std::string &dir) {
-    frontend::BuildOptions options;
-    options.viewsAsInput = true;
-    auto module = frontend::buildSimclrModule(context, spec, options);
-    EXPECT_TRUE(succeeded(module));
-    if (failed(module))
-      return nullptr;
-    simclr_kernel::TargetOptions targetOptions;
-    targetOptions.kernelIncludeDirectory = SIMCLR_KERNEL_INCLUDE_DIR;
-    std::string error;
-    std::unique_ptr<simclr_kernel::Target> target =
-        simclr_kernel::createTarget("cpu", targetOptions, error);
-    EXPECT_TRUE(target) << error;
-    if (!target)
-      return nullptr;
-    PassManager pm(&context);
-    simclr_kernel::addTrainStepPasses(pm);
-    if (fused)
-      simclr_kernel::addFusionPasses(pm);
-    simclr_kernel::addKernelPasses(pm, fused, *target);
-    EXPECT_TRUE(succeeded(pm.run(**module)));
-    simclr_kernel::ArtifactOptions artifactOptions;
-    artifactOptions.outputDirectory = dir;
-    artifactOptions.cacheDirectory = "";
-    artifactOptions.specName = "golden";
-    artifactOptions.trainingJson = "{}";
-    simclr_kernel::ArtifactReport report;
-    EXPECT_TRUE(succeeded(simclr_kernel::writeArtifact(**module, *target, artifactOptions,
-                                                       report)));
-    auto artifact = runtime::Artifact::load(dir);
-    EXPECT_TRUE(artifact.hasValue()) << artifact.status().message();
-    return artifact.hasValue() ? *artifact : nullptr;
+    return ::simclr::testing::compileArtifact(context, spec, fused, dir);
   }
 
   /// Parameters and running statistics from the golden file; optimizer
   /// state zero (PyTorch's initial state).
   void setGoldenState(runtime::Executor &executor) {
     for (runtime::StateTensorView view : executor.stateTensors()) {
-      if (view.tensor->kind == "optimizer_state") {
+      if (view.tensor->kind == ::simclr::value_kind::kOptimizerState) {
         std::memset(view.data, 0, view.buffer->bytes);
         continue;
       }

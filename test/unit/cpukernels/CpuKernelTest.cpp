@@ -10,11 +10,13 @@
 //===----------------------------------------------------------------------===//
 #include "simclr/Kernels/Cpu/CpuKernels.h"
 #include "simclr/Reference/Kernels.h"
+#include "simclr/Support/Vocabulary.h"
 
 #include <gtest/gtest.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -336,6 +338,161 @@ TEST(CpuKernelChannelTest, NormalizeChannelsAfterImageToFloat) {
   normalizeChannels<1>(s.n, s.c, s.hw(), Load{t.data()}, meanF.data(),
                     stdF.data(), y.data(), Identity{});
   expectClose(y, expected.data, 0.0, "normalize");
+}
+
+//===----------------------------------------------------------------------===//
+// Channel-blocked layouts (X = 8, 16: nChw8c / nChw16c)
+//===----------------------------------------------------------------------===//
+
+/// `plain` (NCHW values of an [n, c, h, w] tensor) in channel blocks of X.
+Floats toBlocks(const ChannelShape &s, const Floats &plain, Layout layout) {
+  Floats laid(plain.size());
+  std::array<int64_t, 4> dims = {s.n, s.c, s.h, s.w};
+  size_t i = 0;
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = 0; c < s.c; ++c)
+      for (int64_t h = 0; h < s.h; ++h)
+        for (int64_t w = 0; w < s.w; ++w)
+          laid[layoutOffset(layout, dims, {n, c, h, w})] = plain[i++];
+  return laid;
+}
+Floats fromBlocks(const ChannelShape &s, const Floats &laid, Layout layout) {
+  Floats plain(laid.size());
+  std::array<int64_t, 4> dims = {s.n, s.c, s.h, s.w};
+  size_t i = 0;
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = 0; c < s.c; ++c)
+      for (int64_t h = 0; h < s.h; ++h)
+        for (int64_t w = 0; w < s.w; ++w)
+          plain[i++] = laid[layoutOffset(layout, dims, {n, c, h, w})];
+  return plain;
+}
+
+/// Runs `check(layout, X)` for X = 8 and 16, the blocks of nChw8c/nChw16c.
+template <typename F> void forEachBlockedLayout(F check) {
+  check(Layout::kNChw8c, std::integral_constant<int64_t, 8>{});
+  check(Layout::kNChw16c, std::integral_constant<int64_t, 16>{});
+}
+
+/// Multiples of 16 channels; 5 x 7 planes (odd); 9 rows of 64 elements span
+/// three reduction blocks.
+const ChannelShape kBlockedShapes[] = {{3, 16, 5, 7}, {9, 32, 8, 8}};
+
+TEST(CpuKernelBlockedTest, BatchNormForwardWithPrologueAndEpilogue) {
+  std::mt19937_64 rng(20);
+  for (const ChannelShape &s : kBlockedShapes)
+    forEachBlockedLayout([&](Layout layout, auto block) {
+      constexpr int64_t X = decltype(block)::value;
+      SCOPED_TRACE(::testing::Message() << layoutName(layout) << " c=" << s.c);
+      Floats x = randomFloats(s.size(), rng, 1.0, 3.0);
+      Floats res = randomFloats(s.size(), rng);
+      Floats gamma = randomFloats(s.c, rng, 0.5, 1.5), beta = randomFloats(s.c, rng);
+      auto bn = take(ref::batchNormTrain(take(ref::relu(toD(s.shape(), x))),
+                                         toD({s.c}, gamma), toD({s.c}, beta),
+                                         1e-5));
+      TensorD expected =
+          take(ref::relu(take(ref::add(bn.y, toD(s.shape(), res)))));
+      Floats bx = toBlocks(s, x, layout), bres = toBlocks(s, res, layout);
+      Floats y(x.size()), mean(s.c), var(s.c);
+      batchNormTrainForward<X>(
+          s.n, s.c, s.hw(), [&](int64_t i) { return reluF(bx[i]); },
+          gamma.data(), beta.data(), 1e-5, y.data(), mean.data(), var.data(),
+          ChannelScratch(s.n, s.c, s.hw()).get(),
+          [&](int64_t i, float v) { return reluF(v + bres[i]); });
+      expectClose(mean, bn.batchMean.data, kDoubleSumTol, "batchMean");
+      expectClose(var, bn.batchVar.data, kDoubleSumTol, "batchVar");
+      expectClose(fromBlocks(s, y, layout), expected.data, kElementwiseTol, "y");
+
+      Floats rm = randomFloats(s.c, rng), rv = randomFloats(s.c, rng, 0.1, 2.0);
+      TensorD inference = take(ref::batchNormInference(
+          toD(s.shape(), x), toD({s.c}, gamma), toD({s.c}, beta),
+          toD({s.c}, rm), toD({s.c}, rv), 1e-5));
+      batchNormInference<X>(
+          s.n, s.c, s.hw(), Load{bx.data()}, gamma.data(), beta.data(),
+          rm.data(), rv.data(), 1e-5, y.data(),
+          Scratch(kernels::batchNormInferenceScratchBytes(s.c)).get(),
+          Identity{});
+      expectClose(fromBlocks(s, y, layout), inference.data, kElementwiseTol,
+                  "inference");
+    });
+}
+
+TEST(CpuKernelBlockedTest, BatchNormBackwardAndChannelSums) {
+  std::mt19937_64 rng(21);
+  for (const ChannelShape &s : kBlockedShapes)
+    forEachBlockedLayout([&](Layout layout, auto block) {
+      constexpr int64_t X = decltype(block)::value;
+      SCOPED_TRACE(::testing::Message() << layoutName(layout) << " c=" << s.c);
+      Floats x = randomFloats(s.size(), rng, -2.0, 3.0);
+      Floats dy = randomFloats(s.size(), rng), yr = randomFloats(s.size(), rng);
+      Floats gamma = randomFloats(s.c, rng, 0.5, 1.5), beta = randomFloats(s.c, rng);
+      auto forward = take(ref::batchNormTrain(
+          toD(s.shape(), x), toD({s.c}, gamma), toD({s.c}, beta), 1e-5));
+      Floats mean = fromD(forward.batchMean), var = fromD(forward.batchVar);
+      TensorD maskedDy =
+          take(ref::reluBackward(toD(s.shape(), dy), toD(s.shape(), yr)));
+      auto expected = take(ref::batchNormTrainBackward(
+          maskedDy, toD(s.shape(), x), toD({s.c}, gamma), toD({s.c}, mean),
+          toD({s.c}, var), 1e-5));
+      Floats bx = toBlocks(s, x, layout), bdy = toBlocks(s, dy, layout),
+             byr = toBlocks(s, yr, layout);
+      Floats dx(x.size()), dgamma(s.c), dbeta(s.c);
+      batchNormTrainBackward<X>(
+          s.n, s.c, s.hw(),
+          [&](int64_t i) { return byr[i] > 0.0f ? bdy[i] : 0.0f; }, bx.data(),
+          gamma.data(), mean.data(), var.data(), 1e-5, dx.data(),
+          dgamma.data(), dbeta.data(), ChannelScratch(s.n, s.c, s.hw()).get(),
+          Identity{});
+      expectClose(dbeta, expected.dbeta.data, kDoubleSumTol, "dbeta");
+      expectClose(dgamma, expected.dgamma.data, kElementwiseTol, "dgamma");
+      expectClose(fromBlocks(s, dx, layout), expected.dx.data, kGradientTol,
+                  "dx");
+
+      Floats sums(s.c);
+      sumToChannels<X>(s.n, s.c, s.hw(), Load{bx.data()}, sums.data(),
+                       ChannelScratch(s.n, s.c, s.hw()).get(), Identity{});
+      expectClose(sums, take(ref::sumToChannels(toD(s.shape(), x))).data,
+                  kDoubleSumTol, "sumToChannels");
+    });
+}
+
+TEST(CpuKernelBlockedTest, GlobalAvgPoolAndNormalize) {
+  std::mt19937_64 rng(22);
+  for (const ChannelShape &s : kBlockedShapes)
+    forEachBlockedLayout([&](Layout layout, auto block) {
+      constexpr int64_t X = decltype(block)::value;
+      SCOPED_TRACE(::testing::Message() << layoutName(layout) << " c=" << s.c);
+      Floats x = randomFloats(s.size(), rng);
+      Floats bx = toBlocks(s, x, layout);
+      Floats pooled(s.n * s.c);
+      globalAvgPoolForward<X>(s.n, s.c, s.hw(), Load{bx.data()}, pooled.data(),
+                              Identity{});
+      expectClose(pooled, take(ref::globalAvgPool(toD(s.shape(), x))).data,
+                  kDoubleSumTol, "global_avg_pool");
+
+      Floats dy = randomFloats(s.n * s.c, rng), dx(x.size());
+      globalAvgPoolBackward<X>(s.n, s.c, s.hw(), Load{dy.data()}, dx.data(),
+                               Identity{});
+      expectClose(fromBlocks(s, dx, layout),
+                  take(ref::globalAvgPoolBackward(toF({s.n, s.c}, dy),
+                                                  s.shape()))
+                      .data,
+                  0.0, "global_avg_pool_backward");
+
+      std::vector<double> meanAttr(s.c), stdAttr(s.c);
+      for (int64_t c = 0; c < s.c; ++c) {
+        meanAttr[c] = 0.1 * static_cast<double>(c);
+        stdAttr[c] = 0.5 + 0.01 * static_cast<double>(c);
+      }
+      Floats meanF(meanAttr.begin(), meanAttr.end());
+      Floats stdF(stdAttr.begin(), stdAttr.end());
+      Floats y(x.size());
+      normalizeChannels<X>(s.n, s.c, s.hw(), Load{bx.data()}, meanF.data(),
+                           stdF.data(), y.data(), Identity{});
+      expectClose(fromBlocks(s, y, layout),
+                  take(ref::normalize(toF(s.shape(), x), meanAttr, stdAttr)).data,
+                  0.0, "normalize");
+    });
 }
 
 //===----------------------------------------------------------------------===//
@@ -725,6 +882,21 @@ TEST(CpuKernelDeterminismTest, ReductionsAreBitIdenticalFor1_2_7Threads) {
         return dx;
       },
       "batch norm backward");
+  ChannelShape blocked{9, 16, 25, 40};
+  Floats bx = randomFloats(blocked.size(), rng, 1.0, 3.0);
+  Floats bgamma = randomFloats(blocked.c, rng), bbeta = randomFloats(blocked.c, rng);
+  expectThreadCountInvariant(
+      [&] {
+        Floats y(bx.size()), out(2 * blocked.c);
+        batchNormTrainForward<8>(
+            blocked.n, blocked.c, blocked.hw(), Load{bx.data()}, bgamma.data(),
+            bbeta.data(), 1e-5, y.data(), out.data(), out.data() + blocked.c,
+            ChannelScratch(blocked.n, blocked.c, blocked.hw()).get(),
+            Identity{});
+        y.insert(y.end(), out.begin(), out.end());
+        return y;
+      },
+      "batch norm forward, nChw8c");
   Floats wide = cancellingFloats(4500 * 3, rng);
   expectThreadCountInvariant(
       [&] {

@@ -13,12 +13,15 @@
 
 #include "simclr/Reference/Kernels.h"
 #include "simclr/Runtime/Executor.h"
+
+#include "Cpu/CpuExterns.h"
 #include "simclr/Support/ParameterInit.h"
 #include "simclr/Support/Safetensors.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -109,31 +112,83 @@ std::string createError(const Plan &plan) {
   return "PLAN: " + message.substr(prefix.size());
 }
 
-/// Runs one extern entry on inputs of `inShapes` (random, returned in
-/// `inputs`) into an output of `outShape`; returns the output.
+/// `plain` (row-major NCHW values of `shape`) in `layout`, and back.
+std::vector<float> toLayout(const std::vector<float> &plain, const Shape &shape,
+                            Layout layout) {
+  if (layout == Layout::kPlain)
+    return plain;
+  std::vector<float> laid(plain.size());
+  std::array<int64_t, 4> dims = {shape[0], shape[1], shape[2], shape[3]};
+  size_t i = 0;
+  for (int64_t n = 0; n < dims[0]; ++n)
+    for (int64_t c = 0; c < dims[1]; ++c)
+      for (int64_t h = 0; h < dims[2]; ++h)
+        for (int64_t w = 0; w < dims[3]; ++w)
+          laid[layoutOffset(layout, dims, {n, c, h, w})] = plain[i++];
+  return laid;
+}
+std::vector<float> fromLayout(const std::vector<float> &laid, const Shape &shape,
+                              Layout layout) {
+  if (layout == Layout::kPlain)
+    return laid;
+  std::vector<float> plain(laid.size());
+  std::array<int64_t, 4> dims = {shape[0], shape[1], shape[2], shape[3]};
+  size_t i = 0;
+  for (int64_t n = 0; n < dims[0]; ++n)
+    for (int64_t c = 0; c < dims[1]; ++c)
+      for (int64_t h = 0; h < dims[2]; ++h)
+        for (int64_t w = 0; w < dims[3]; ++w)
+          plain[i++] = laid[layoutOffset(layout, dims, {n, c, h, w})];
+  return plain;
+}
+
+/// Runs one extern entry on inputs of `inShapes` (random plain values,
+/// returned in `inputs`) into an output of `outShape`; returns the output,
+/// plain. `layouts` (inputs, output) lays the buffers out; with
+/// `workspaceBytes` > 0 the entry gets a planned workspace of that size.
 std::vector<float> runExtern(const std::string &name,
                              const std::vector<Shape> &inShapes,
                              const Shape &outShape, const AttrMap &attrs,
-                             std::vector<std::vector<float>> &inputs) {
+                             std::vector<std::vector<float>> &inputs,
+                             std::array<Layout, 3> layouts = {},
+                             int64_t workspaceBytes = 0) {
   PlanBuilder b;
   int64_t in0 = b.buffer("%in0", DType::kF32, inShapes[0], BufferRegion::kInput);
   int64_t in1 = b.buffer("%in1", DType::kF32, inShapes[1], BufferRegion::kInput);
   int64_t out = b.buffer("%out", DType::kF32, outShape, BufferRegion::kArena);
+  std::vector<int64_t> operands = {in0, in1, out};
+  if (workspaceBytes > 0)
+    operands.push_back(b.buffer("%workspace", DType::kU8, {workspaceBytes},
+                                BufferRegion::kArena));
   artifact::Program &p = b.program("single");
   p.inputs = {{"in0", in0}, {"in1", in1}};
   p.outputs = {{"out", out}};
-  p.schedule.push_back(test::externEntry(name, {in0, in1, out}, attrs));
-  std::unique_ptr<Executor> exec = makeExecutor(b.finish());
+  artifact::ScheduleEntry entry = test::externEntry(name, operands, attrs);
+  entry.numOutputs = 1;
+  p.schedule.push_back(entry);
+  artifact::Plan plan = b.finish();
+  for (artifact::Buffer &buffer : plan.buffers) {
+    if (buffer.id == in0)
+      buffer.layout = layouts[0];
+    if (buffer.id == in1)
+      buffer.layout = layouts[1];
+    if (buffer.id == out)
+      buffer.layout = layouts[2];
+  }
+  std::unique_ptr<Executor> exec = makeExecutor(plan);
   if (!exec)
     return {};
   std::mt19937 rng(kDataSeed);
   inputs = {randomValues(numElements(inShapes[0]), rng),
             randomValues(numElements(inShapes[1]), rng)};
+  std::vector<float> laid0 = toLayout(inputs[0], inShapes[0], layouts[0]);
+  std::vector<float> laid1 = toLayout(inputs[1], inShapes[1], layouts[1]);
   Status status =
-      exec->run("single", {{"in0", inputs[0].data()}, {"in1", inputs[1].data()}});
+      exec->run("single", {{"in0", laid0.data()}, {"in1", laid1.data()}});
   EXPECT_TRUE(status.isOk()) << status.message();
   const float *data = static_cast<const float *>(exec->bufferData(out));
-  return std::vector<float>(data, data + numElements(outShape));
+  return fromLayout(std::vector<float>(data, data + numElements(outShape)),
+                    outShape, layouts[2]);
 }
 
 //===----------------------------------------------------------------------===//
@@ -206,6 +261,80 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<ConvCase> &info) {
       return std::string(info.param.label);
     });
+
+/// Convolutions on activations in the blocked layouts simclr-assign-layouts
+/// gives them (and a plain input beside a blocked output, as the stem
+/// reads the views), with the workspace simclrc plans for them.
+TEST(RuntimeExecutorConvTest, BlockedActivationsWithPlannedWorkspace) {
+  ref::Conv2dOptions o = options(1, 1);
+  AttrMap attrs = convAttrs(o);
+  Shape x = {2, 16, 6, 6}, w = {16, 16, 3, 3}, y = {2, 16, 6, 6};
+  Shape stemX = {2, 1, 6, 6}, stemW = {16, 1, 3, 3};
+  auto workspace = [&](const std::string &name, std::vector<Shape> shapes,
+                       std::array<Layout, 3> layouts) {
+    std::vector<artifact::Buffer> buffers(3);
+    std::vector<const artifact::Buffer *> pointers;
+    for (size_t i = 0; i < 3; ++i) {
+      buffers[i].shape = shapes[i];
+      buffers[i].layout = layouts[i];
+      buffers[i].bytes = numElements(shapes[i]) * 4;
+      pointers.push_back(&buffers[i]);
+    }
+    artifact::ScheduleEntry entry = test::externEntry(name, {0, 1, 2}, attrs);
+    entry.numOutputs = 1;
+    Expected<int64_t> bytes = runtime::cpuExternWorkspaceBytes(entry, pointers);
+    EXPECT_TRUE(bytes) << bytes.status().message();
+    return bytes ? *bytes : 0;
+  };
+  for (Layout blocked : {Layout::kNChw8c, Layout::kNChw16c}) {
+    SCOPED_TRACE(std::string(layoutName(blocked)));
+    std::vector<std::vector<float>> in;
+    std::array<Layout, 3> forward = {blocked, Layout::kPlain, blocked};
+    std::vector<float> got =
+        runExtern("conv2d", {x, w}, y, attrs, in, forward,
+                  workspace("conv2d", {x, w, y}, forward));
+    expectClose(got,
+                take(ref::conv2d<double>(toDouble(x, in[0]), toDouble(w, in[1]),
+                                         nullptr, o)),
+                "conv2d");
+    got = runExtern("conv2d_backward_input", {y, w}, x, attrs, in, forward,
+                    workspace("conv2d_backward_input", {y, w, x}, forward));
+    expectClose(got,
+                take(ref::conv2dBackward<double>(
+                         toDouble(y, in[0]), ref::Tensor<double>::zeros(x),
+                         toDouble(w, in[1]), false, o))
+                    .dx,
+                "conv2d_backward_input");
+    std::array<Layout, 3> filter = {blocked, blocked, Layout::kPlain};
+    got = runExtern("conv2d_backward_filter", {y, x}, w, attrs, in, filter,
+                    workspace("conv2d_backward_filter", {y, x, w}, filter));
+    expectClose(got,
+                take(ref::conv2dBackward<double>(
+                         toDouble(y, in[0]), toDouble(x, in[1]),
+                         ref::Tensor<double>::zeros(w), false, o))
+                    .dw,
+                "conv2d_backward_filter");
+    // The stem: plain one-channel views, blocked output.
+    std::array<Layout, 3> stem = {Layout::kPlain, Layout::kPlain, blocked};
+    got = runExtern("conv2d", {stemX, stemW}, y, attrs, in, stem,
+                    workspace("conv2d", {stemX, stemW, y}, stem));
+    expectClose(got,
+                take(ref::conv2d<double>(toDouble(stemX, in[0]),
+                                         toDouble(stemW, in[1]), nullptr, o)),
+                "stem conv2d");
+    std::array<Layout, 3> stemFilter = {blocked, Layout::kPlain, Layout::kPlain};
+    got = runExtern("conv2d_backward_filter", {y, stemX}, stemW, attrs, in,
+                    stemFilter,
+                    workspace("conv2d_backward_filter", {y, stemX, stemW},
+                              stemFilter));
+    expectClose(got,
+                take(ref::conv2dBackward<double>(
+                         toDouble(y, in[0]), toDouble(stemX, in[1]),
+                         ref::Tensor<double>::zeros(stemW), false, o))
+                    .dw,
+                "stem conv2d_backward_filter");
+  }
+}
 
 TEST(RuntimeExecutorMatmulTest, MatchesTheReferenceForEveryTranspose) {
   constexpr int64_t m = 7, k = 13, n = 5;

@@ -16,6 +16,7 @@
 #include "simclr/Target/Target.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
 
 #include <string>
 #include <vector>
@@ -42,6 +43,15 @@ struct ArtifactReport {
   std::string libraryPath;
   std::string planPath;
 };
+
+class ExternOp;
+
+/// The parameters of an extern call as the plan writes them (its
+/// attributes but the callee and operand segments).
+FailureOr<::simclr::artifact::AttrMap> getExternAttributes(ExternOp call);
+/// A plan buffer (name, dtype, shape, layout, bytes) for a buffer of
+/// `type`; id, region and offset are the caller's.
+::simclr::artifact::Buffer describeBuffer(StringRef name, MemRefType type);
 
 /// Builds the runtime's plan from a planned kernel-level module; the kernel
 /// library fields are left empty. Errors are emitted at the op.

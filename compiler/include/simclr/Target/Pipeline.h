@@ -21,8 +21,9 @@ void addTrainStepPasses(OpPassManager &pm);
 void addFusionPasses(OpPassManager &pm);
 
 /// From the (fused or not) train step to the planned kernel level:
-/// simclr-expand-linear when not fused, simclr-lower-to-kernels and
-/// simclr-plan-memory.
+/// simclr-expand-linear when not fused, simclr-lower-to-kernels,
+/// simclr-describe-kernels, simclr-assign-layouts with `target`'s preferred
+/// layout, the target's own passes and simclr-plan-memory.
 void addKernelPasses(OpPassManager &pm, bool fused, const Target &target);
 
 } // namespace mlir::simclr_kernel

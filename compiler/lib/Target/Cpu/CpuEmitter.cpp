@@ -194,6 +194,8 @@ private:
   /// The layout the kernel iterates in: that of its 4-D operands.
   ::simclr::Layout iterationLayout = ::simclr::Layout::kPlain;
   int valueCounter = 0;
+  /// Where read() declares the loads of the expression being printed.
+  llvm::raw_ostream *loads = nullptr;
 };
 
 std::string KernelPrinter::operandPointer(int64_t index, StringRef type) {
@@ -263,20 +265,34 @@ KernelPrinter::read(Value value, llvm::DenseMap<Value, std::string> &bound) {
       cast<StringAttr>((*kernel.getAccess())[argument.getArgNumber()])
           .getValue();
   std::string pointer = operandPointer(argument.getArgNumber());
+  std::string element;
   if (access == "flat")
-    return pointer + "[i]";
-  if (access == "scalar")
-    return pointer + "[0]";
-  return kernel.emitOpError() << "input #" << argument.getArgNumber()
-                              << " has access '" << access
-                              << "', which an element expression cannot read";
+    element = pointer + "[i]";
+  else if (access == "scalar")
+    element = pointer + "[0]";
+  else
+    return kernel.emitOpError() << "input #" << argument.getArgNumber()
+                                << " has access '" << access
+                                << "', which an element expression cannot read";
+  // Every input is loaded once, unconditionally, before the expressions
+  // that use it: a load inside a select (a ReLU mask) is one GCC may not
+  // speculate, and it would keep the branch and leave the loop scalar.
+  if (!loads)
+    return element;
+  std::string name = "x" + std::to_string(valueCounter++);
+  *loads << "    const " << cType(value.getType()) << " " << name << " = "
+        << element << ";\n";
+  bound[value] = name;
+  return name;
 }
 
 LogicalResult
 KernelPrinter::printExpression(ArrayRef<int64_t> indices,
                                llvm::DenseMap<Value, std::string> &bound,
                                std::string &lines) {
-  llvm::raw_string_ostream line(lines);
+  std::string loadLines, exprLines;
+  llvm::raw_string_ostream loads(loadLines), line(exprLines);
+  this->loads = &loads;
   for (int64_t index : indices) {
     Operation *op = ops[index];
     std::string name = "v" + std::to_string(valueCounter++);
@@ -326,6 +342,8 @@ KernelPrinter::printExpression(ArrayRef<int64_t> indices,
     line << "    const float " << name << " = " << expression << ";\n";
     bound[op->getResult(0)] = name;
   }
+  lines += loadLines + exprLines;
+  this->loads = nullptr;
   return success();
 }
 
@@ -343,8 +361,12 @@ LogicalResult KernelPrinter::printElementwise() {
   std::string lines;
   if (failed(printExpression(all, bound, lines)))
     return failure();
-  os << "  #pragma omp parallel for simd schedule(static) if(" << count
-     << " > " << kParallelLoopElements << ")\n";
+  // The count is a literal: decided here, not by an OpenMP `if` clause,
+  // whose false branch still builds a team of one (libgomp allocates it).
+  if (count > kParallelLoopElements)
+    os << "  #pragma omp parallel for simd schedule(static)\n";
+  else
+    os << "  #pragma omp simd\n";
   os << "  for (int64_t i = 0; i < " << count << "; ++i) {\n" << lines;
   for (auto [position, value] : llvm::enumerate(yield->getOperands())) {
     if (isa<BlockArgument>(value))

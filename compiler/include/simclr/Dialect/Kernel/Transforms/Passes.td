@@ -46,6 +46,53 @@ def SimclrDescribeKernels : Pass<"simclr-describe-kernels", "::mlir::ModuleOp"> 
   ];
 }
 
+def SimclrAssignLayouts : Pass<"simclr-assign-layouts", "::mlir::ModuleOp"> {
+  let summary = "Gives activation buffers the target's layout where every user takes it";
+  let description = [{
+    Chooses, for every 4-D f32 buffer of a program, the target's preferred
+    activation layout (`layout`: nhwc, nChw8c or nChw16c) or plain NCHW,
+    and states it on the buffer's type (`#simclr_kernel.layout`) and in the
+    `layouts` of every kernel launched on it.
+
+    1. Buffers that one launch reads or writes together (all of a kernel's
+       4-D operands) must share a layout: they are grouped (union-find).
+    2. A group takes the layout when every member is an alloc (arguments:
+       state and inputs stay plain, as the caller writes them) whose
+       channels fit the layout, and every use accepts it: a launch of an
+       elementwise kernel or of an anchored kernel whose anchor runs in any
+       layout (batch norm, global average pooling and their gradients,
+       sum_to_channels, normalize); an activation operand of a convolution
+       extern (x, y, dy, dx; never a filter or its gradient). Views,
+       returns, collectives and every other kernel keep plain NCHW.
+    3. No reorder is inserted: convolutions bridge layouts (a plain input
+       such as the views entering the encoder with a blocked output), and
+       global average pooling reads blocked features into a plain [N, C]
+       matrix, so the encoder runs in one layout from stem to pooling.
+    4. A kernel launched with different layout combinations is cloned, one
+       definition per combination (suffix `_<layout>`).
+
+    Precondition: kernels are described (simclr-describe-kernels), no
+    memory is planned yet. Postcondition: every launch's operand layouts
+    equal its kernel's `layouts`. With `layout=nchw` the pass changes
+    nothing.
+
+    Before / after (nChw8c):
+    ```mlir
+    %y = simclr_kernel.alloc "y" : memref<8x16x4x4xf32>
+    %y = simclr_kernel.alloc "y" : memref<8x16x4x4xf32, #simclr_kernel.layout<nChw8c>>
+    ```
+  }];
+  let options = [
+    Option<"layout", "layout", "std::string", /*default=*/"\"nchw\"",
+           "The target's preferred activation layout (nchw, nhwc, nChw8c, nChw16c)">,
+  ];
+  let statistics = [
+    Statistic<"numLaidOut", "buffers-laid-out", "Buffers given the preferred layout">,
+    Statistic<"numPlain", "buffers-kept-plain", "4-D activation buffers kept plain">,
+    Statistic<"numCloned", "kernels-cloned", "Kernels cloned for another layout combination">,
+  ];
+}
+
 def SimclrPlanMemory : Pass<"simclr-plan-memory", "::mlir::func::FuncOp"> {
   let summary = "Gives every arena buffer of a program its offset";
   let description = [{
