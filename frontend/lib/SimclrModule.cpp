@@ -26,7 +26,7 @@ constexpr int64_t kNumViews = 2;
 /// Function names of the built module.
 constexpr llvm::StringLiteral kForwardLossName = "forward_loss";
 constexpr llvm::StringLiteral kOptimizerUpdateName = "optimizer_update";
-constexpr llvm::StringLiteral kEncodeName = "encode";
+constexpr llvm::StringLiteral kEncodeName = ::simclr::program_name::kEncode;
 /// Prefix of the projection head's parameter names.
 constexpr llvm::StringLiteral kHeadPrefix = "projector.";
 

@@ -40,8 +40,8 @@ namespace {
 /// which also satisfies oneDNN and AVX-512 loads.
 constexpr int64_t kMinimumAlignment = 64;
 
-constexpr const char *kTrainStepProgram = "train_step";
-constexpr const char *kEncodeProgram = "encode";
+constexpr const char *kTrainStepProgram = program_name::kTrainStep;
+constexpr const char *kEncodeProgram = program_name::kEncode;
 
 std::string quoted(const std::string &text) { return "'" + text + "'"; }
 
@@ -202,12 +202,12 @@ Status Executor::Impl::resolveBindings() {
     if (p.program->name == kEncodeProgram)
       encodeProgram = &p;
   }
-  views = slot(trainProgram, "views", false);
-  step = slot(trainProgram, "step", false);
-  loss = slot(trainProgram, "loss", true);
-  learningRate = slot(trainProgram, "lr", true);
-  images = slot(encodeProgram, "images", false);
-  features = slot(encodeProgram, "features", true);
+  views = slot(trainProgram, binding_role::kViews, false);
+  step = slot(trainProgram, binding_role::kStep, false);
+  loss = slot(trainProgram, binding_role::kLoss, true);
+  learningRate = slot(trainProgram, binding_role::kLearningRate, true);
+  images = slot(encodeProgram, binding_role::kImages, false);
+  features = slot(encodeProgram, binding_role::kFeatures, true);
 
   // The typed entry points read and write these with fixed types.
   struct Expectation {
@@ -219,12 +219,12 @@ Status Executor::Impl::resolveBindings() {
     int64_t elements;
   };
   const Expectation expectations[] = {
-      {views, kTrainStepProgram, "views", DType::kF32, -1},
-      {step, kTrainStepProgram, "step", DType::kI64, 1},
-      {loss, kTrainStepProgram, "loss", DType::kF32, 1},
-      {learningRate, kTrainStepProgram, "lr", DType::kF32, 1},
-      {images, kEncodeProgram, "images", DType::kU8, -1},
-      {features, kEncodeProgram, "features", DType::kF32, -1},
+      {views, kTrainStepProgram, binding_role::kViews, DType::kF32, -1},
+      {step, kTrainStepProgram, binding_role::kStep, DType::kI64, 1},
+      {loss, kTrainStepProgram, binding_role::kLoss, DType::kF32, 1},
+      {learningRate, kTrainStepProgram, binding_role::kLearningRate, DType::kF32, 1},
+      {images, kEncodeProgram, binding_role::kImages, DType::kU8, -1},
+      {features, kEncodeProgram, binding_role::kFeatures, DType::kF32, -1},
   };
   for (const Expectation &e : expectations) {
     if (!e.slot.buffer)

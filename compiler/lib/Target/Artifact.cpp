@@ -27,14 +27,15 @@ int64_t alignUp(int64_t value, int64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
 
-
-
-/// The role under which a program's caller sees an input or output.
+/// The role under which a program's caller sees an input or output
+/// (Vocabulary.h's binding_role): the images argument named "views" is the
+/// train step's views.
 std::string roleOf(StringRef kind, StringRef name) {
+  namespace role = ::simclr::binding_role;
   if (kind == mlir::simclr::kKindImages)
-    return name == "views" ? "views" : "images";
+    return name == role::kViews ? role::kViews : role::kImages;
   if (kind == mlir::simclr::kKindLearningRate)
-    return "lr";
+    return role::kLearningRate;
   return kind.str();
 }
 

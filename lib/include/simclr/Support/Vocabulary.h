@@ -98,6 +98,24 @@ inline constexpr char kLearningRate[] = "learning_rate";
 inline constexpr char kFeatures[] = "features";
 } // namespace value_kind
 
+/// The programs an artifact holds, and the roles under which their caller
+/// binds inputs and outputs (plan.json's bindings).
+namespace program_name {
+inline constexpr char kTrainStep[] = "train_step";
+inline constexpr char kEncode[] = "encode";
+} // namespace program_name
+namespace binding_role {
+/// train_step: the two augmented views (2N x C x H x W float), the step
+/// counter; the loss and the learning rate it used.
+inline constexpr char kViews[] = "views";
+inline constexpr char kStep[] = "step";
+inline constexpr char kLoss[] = "loss";
+inline constexpr char kLearningRate[] = "lr";
+/// encode: uint8 images in, the representation h out.
+inline constexpr char kImages[] = "images";
+inline constexpr char kFeatures[] = "features";
+} // namespace binding_role
+
 /// Parameters, optimizer state and running statistics: the values a train
 /// step reads and writes back, which persist between steps (and which a
 /// checkpoint holds).

@@ -31,7 +31,7 @@ namespace {
 
 constexpr llvm::StringLiteral kForwardBackwardName = "forward_backward";
 constexpr llvm::StringLiteral kOptimizerUpdateName = "optimizer_update";
-constexpr llvm::StringLiteral kTrainStepName = "train_step";
+constexpr llvm::StringLiteral kTrainStepName = ::simclr::program_name::kTrainStep;
 
 StringRef kindOf(DictionaryAttr attrs) {
   auto kind = attrs ? attrs.getAs<StringAttr>(kKindAttrName) : StringAttr();
