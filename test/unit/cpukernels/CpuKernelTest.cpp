@@ -12,6 +12,8 @@
 #include "simclr/Reference/Kernels.h"
 #include "simclr/Support/Vocabulary.h"
 
+#include "../common/LayoutCopy.h"
+
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -346,26 +348,10 @@ TEST(CpuKernelChannelTest, NormalizeChannelsAfterImageToFloat) {
 
 /// `plain` (NCHW values of an [n, c, h, w] tensor) in channel blocks of X.
 Floats toBlocks(const ChannelShape &s, const Floats &plain, Layout layout) {
-  Floats laid(plain.size());
-  std::array<int64_t, 4> dims = {s.n, s.c, s.h, s.w};
-  size_t i = 0;
-  for (int64_t n = 0; n < s.n; ++n)
-    for (int64_t c = 0; c < s.c; ++c)
-      for (int64_t h = 0; h < s.h; ++h)
-        for (int64_t w = 0; w < s.w; ++w)
-          laid[layoutOffset(layout, dims, {n, c, h, w})] = plain[i++];
-  return laid;
+  return test::toLayout(plain, {s.n, s.c, s.h, s.w}, layout);
 }
 Floats fromBlocks(const ChannelShape &s, const Floats &laid, Layout layout) {
-  Floats plain(laid.size());
-  std::array<int64_t, 4> dims = {s.n, s.c, s.h, s.w};
-  size_t i = 0;
-  for (int64_t n = 0; n < s.n; ++n)
-    for (int64_t c = 0; c < s.c; ++c)
-      for (int64_t h = 0; h < s.h; ++h)
-        for (int64_t w = 0; w < s.w; ++w)
-          plain[i++] = laid[layoutOffset(layout, dims, {n, c, h, w})];
-  return plain;
+  return test::fromLayout(laid, {s.n, s.c, s.h, s.w}, layout);
 }
 
 /// Runs `check(layout, X)` for X = 8 and 16, the blocks of nChw8c/nChw16c.

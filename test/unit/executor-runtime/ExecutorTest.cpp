@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "TestArtifact.h"
 #include "TestKernels.h"
+#include "../common/LayoutCopy.h"
 
 #include "simclr/Reference/Kernels.h"
 #include "simclr/Runtime/Executor.h"
@@ -112,34 +113,21 @@ std::string createError(const Plan &plan) {
   return "PLAN: " + message.substr(prefix.size());
 }
 
-/// `plain` (row-major NCHW values of `shape`) in `layout`, and back.
+/// `plain` (row-major NCHW values of `shape`) in `layout`, and back; a
+/// plain tensor of any rank (matmul operands are 2-D) is left as it is.
 std::vector<float> toLayout(const std::vector<float> &plain, const Shape &shape,
                             Layout layout) {
   if (layout == Layout::kPlain)
     return plain;
-  std::vector<float> laid(plain.size());
-  std::array<int64_t, 4> dims = {shape[0], shape[1], shape[2], shape[3]};
-  size_t i = 0;
-  for (int64_t n = 0; n < dims[0]; ++n)
-    for (int64_t c = 0; c < dims[1]; ++c)
-      for (int64_t h = 0; h < dims[2]; ++h)
-        for (int64_t w = 0; w < dims[3]; ++w)
-          laid[layoutOffset(layout, dims, {n, c, h, w})] = plain[i++];
-  return laid;
+  return test::toLayout(plain, {shape[0], shape[1], shape[2], shape[3]},
+                        layout);
 }
 std::vector<float> fromLayout(const std::vector<float> &laid, const Shape &shape,
                               Layout layout) {
   if (layout == Layout::kPlain)
     return laid;
-  std::vector<float> plain(laid.size());
-  std::array<int64_t, 4> dims = {shape[0], shape[1], shape[2], shape[3]};
-  size_t i = 0;
-  for (int64_t n = 0; n < dims[0]; ++n)
-    for (int64_t c = 0; c < dims[1]; ++c)
-      for (int64_t h = 0; h < dims[2]; ++h)
-        for (int64_t w = 0; w < dims[3]; ++w)
-          plain[i++] = laid[layoutOffset(layout, dims, {n, c, h, w})];
-  return plain;
+  return test::fromLayout(laid, {shape[0], shape[1], shape[2], shape[3]},
+                          layout);
 }
 
 /// Runs one extern entry on inputs of `inShapes` (random plain values,
