@@ -56,6 +56,7 @@ constexpr std::pair<Layout, std::string_view> kLayoutNames[] = {
 
 constexpr std::pair<TargetKind, std::string_view> kTargetKindNames[] = {
     {TargetKind::kCpu, "cpu"},
+    {TargetKind::kCuda, "cuda"},
 };
 
 } // namespace
@@ -76,6 +77,8 @@ bool isTargetArchitecture(TargetKind target, std::string_view architecture) {
   switch (target) {
   case TargetKind::kCpu:
     return parseCpuIsaLevel(architecture).has_value();
+  case TargetKind::kCuda:
+    return parseCudaArchitecture(architecture).has_value();
   }
   return false;
 }
@@ -83,8 +86,27 @@ std::string_view targetArchitectureForm(TargetKind target) {
   switch (target) {
   case TargetKind::kCpu:
     return "x86-64-v2, x86-64-v3 or x86-64-v4";
+  case TargetKind::kCuda:
+    return "sm_XY, a compute capability such as sm_90";
   }
   return "?";
+}
+std::optional<int> parseCudaArchitecture(std::string_view architecture) {
+  if (architecture.size() < 5 || architecture.size() > 6 ||
+      architecture.substr(0, 3) != "sm_")
+    return std::nullopt;
+  int value = 0;
+  for (char digit : architecture.substr(3)) {
+    if (digit < '0' || digit > '9')
+      return std::nullopt;
+    value = value * 10 + (digit - '0');
+  }
+  if (value < 50 || value >= 130)
+    return std::nullopt;
+  return value;
+}
+std::string launchAttributeName(int64_t launch, std::string_view field) {
+  return "launch." + std::to_string(launch) + "." + std::string(field);
 }
 
 std::string_view kernelKindName(KernelKind kind) {

@@ -165,16 +165,45 @@ int64_t layoutOffset(Layout layout, const std::array<int64_t, 4> &shape,
 enum class TargetKind {
   /// x86-64 CPUs: generated C++ and oneDNN.
   kCpu,
+  /// NVIDIA GPUs: generated CUDA C++ compiled by NVRTC, cuDNN and cuBLASLt.
+  kCuda,
 };
-inline constexpr TargetKind kAllTargetKinds[] = {TargetKind::kCpu};
+inline constexpr TargetKind kAllTargetKinds[] = {TargetKind::kCpu,
+                                                 TargetKind::kCuda};
 std::string_view targetKindName(TargetKind target);
 std::optional<TargetKind> parseTargetKind(std::string_view name);
-/// "cpu".
+/// "cpu, cuda".
 std::string targetKindList();
 /// Whether `architecture` names an architecture of `target` (the CPU: an
 /// x86-64 level of CpuIsa.h), and the form it takes, for messages.
 bool isTargetArchitecture(TargetKind target, std::string_view architecture);
 std::string_view targetArchitectureForm(TargetKind target);
+
+/// A CUDA architecture "sm_XY" (compute capability X.Y, 5.0 <= X.Y < 13.0)
+/// as major * 10 + minor (90 for sm_90); nullopt for anything else.
+std::optional<int> parseCudaArchitecture(std::string_view architecture);
+/// The CUDA target's default: sm_90 (H100, H200).
+inline constexpr char kDefaultCudaArchitecture[] = "sm_90";
+
+//===----------------------------------------------------------------------===//
+// Launches of a generated GPU kernel (plan.json schedule entry attributes)
+//===----------------------------------------------------------------------===//
+
+/// A GPU kernel entry runs as one or more launches in order (a reduction's
+/// partial sums, their combination, the apply pass), every launch given
+/// the entry's whole operand table. The target writes, on each kernel
+/// entry, `launches` = L and for each launch k < L the attributes
+/// launchAttributeName(k, kFunction) (the __global__ symbol),
+/// (k, kGrid) and (k, kBlock) ([x, y, z]) and (k, kSharedBytes).
+namespace launch_attr {
+inline constexpr char kLaunches[] = "launches";
+inline constexpr char kFunction[] = "function";
+inline constexpr char kGrid[] = "grid";
+inline constexpr char kBlock[] = "block";
+inline constexpr char kSharedBytes[] = "shared_bytes";
+} // namespace launch_attr
+/// "launch.<k>.<field>".
+std::string launchAttributeName(int64_t launch, std::string_view field);
 
 } // namespace simclr
 
