@@ -343,7 +343,7 @@ TEST(RuntimeExecutorPlanTest, VerifyChecksTargetArchitectureAndLayouts) {
   };
   EXPECT_TRUE(artifact::verifyPlan(withLibrary("cpu", "x86-64-v3")));
   EXPECT_EQ(artifact::verifyPlan(withLibrary("tpu", "v5e")).message(),
-            "library target 'tpu' is not one of cpu");
+            "library target 'tpu' is not one of cpu, cuda");
   EXPECT_EQ(artifact::verifyPlan(withLibrary("cpu", "native")).message(),
             "library architecture 'native' is not an architecture of target "
             "'cpu' (x86-64-v2, x86-64-v3 or x86-64-v4)");

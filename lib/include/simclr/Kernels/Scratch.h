@@ -5,13 +5,23 @@
 // much in the arena, and every target's kernels carve their temporaries
 // out of it, so the running step allocates nothing (STYLE.md rule 26).
 // Header-only C++17 with no other simclr header: the CPU kernel templates
-// include it too.
+// include it too, and so do the CUDA ones (under NVRTC, which has no
+// <cstdint>: simclr/Kernels/Cuda/Common.cuh declares int64_t first), so its
+// functions are __host__ __device__ under a CUDA compiler.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SIMCLR_KERNELS_SCRATCH_H
 #define SIMCLR_KERNELS_SCRATCH_H
 
+#ifndef __CUDACC_RTC__
 #include <cstdint>
+#endif
+
+#ifdef __CUDACC__
+#define SIMCLR_SCRATCH_FUNCTION __host__ __device__ constexpr
+#else
+#define SIMCLR_SCRATCH_FUNCTION constexpr
+#endif
 
 namespace simclr {
 namespace kernels {
@@ -30,13 +40,15 @@ constexpr int64_t kOptimizerChunkElements = 32768;
 /// out of one workspace stay aligned for double loads.
 constexpr int64_t kScratchAlignment = 64;
 
-constexpr int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-constexpr int64_t alignScratch(int64_t bytes) {
+SIMCLR_SCRATCH_FUNCTION int64_t ceilDiv(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+SIMCLR_SCRATCH_FUNCTION int64_t alignScratch(int64_t bytes) {
   return ceilDiv(bytes, kScratchAlignment) * kScratchAlignment;
 }
 
 /// Rows of `rowLength` elements per reduction block (at least one).
-constexpr int64_t rowsPerBlock(int64_t rowLength) {
+SIMCLR_SCRATCH_FUNCTION int64_t rowsPerBlock(int64_t rowLength) {
   return kReduceBlockElements / (rowLength > 0 ? rowLength : 1) > 0
              ? kReduceBlockElements / (rowLength > 0 ? rowLength : 1)
              : 1;
@@ -47,19 +59,20 @@ constexpr int64_t rowsPerBlock(int64_t rowLength) {
 /// channel) in double, then up to five per-channel vectors (shift and
 /// sums in double, the float coefficients the apply pass reads), each
 /// aligned on its own.
-constexpr int64_t channelStatisticsScratchBytes(int64_t n, int64_t c,
-                                                int64_t hw) {
+SIMCLR_SCRATCH_FUNCTION int64_t channelStatisticsScratchBytes(int64_t n,
+                                                              int64_t c,
+                                                              int64_t hw) {
   return alignScratch(2 * ceilDiv(n, rowsPerBlock(hw)) * c * 8) +
          5 * alignScratch(c * 8);
 }
 
 /// Batch norm in inference mode: the per-channel 1/sqrt(var + eps) (float).
-constexpr int64_t batchNormInferenceScratchBytes(int64_t c) {
+SIMCLR_SCRATCH_FUNCTION int64_t batchNormInferenceScratchBytes(int64_t c) {
   return alignScratch(c * 4);
 }
 
 /// reduce_mean over `count` elements: one double partial per block.
-constexpr int64_t reduceScratchBytes(int64_t count) {
+SIMCLR_SCRATCH_FUNCTION int64_t reduceScratchBytes(int64_t count) {
   return alignScratch(ceilDiv(count, kReduceBlockElements) * 8);
 }
 
@@ -67,14 +80,14 @@ constexpr int64_t reduceScratchBytes(int64_t count) {
 /// both): the normalized embeddings u (float) and their norms (float), the
 /// per-row losses (double), the similarity rows and then the gradient
 /// matrix G (rows x rows double) and dU (rows x dim double).
-constexpr int64_t ntXentScratchBytes(int64_t rows, int64_t dim) {
+SIMCLR_SCRATCH_FUNCTION int64_t ntXentScratchBytes(int64_t rows, int64_t dim) {
   return alignScratch(rows * dim * 4) + alignScratch(rows * 4) +
          alignScratch(rows * 8) + alignScratch(rows * rows * 8) +
          alignScratch(rows * dim * 8);
 }
 
 /// Chunks of kOptimizerChunkElements a tensor of `elements` is cut into.
-constexpr int64_t optimizerChunks(int64_t elements) {
+SIMCLR_SCRATCH_FUNCTION int64_t optimizerChunks(int64_t elements) {
   return ceilDiv(elements, kOptimizerChunkElements);
 }
 
@@ -82,7 +95,8 @@ constexpr int64_t optimizerChunks(int64_t elements) {
 /// chunks in all: the first chunk of each segment (int64, segments + 1),
 /// and for LARS two partial norms per chunk, two per-segment norms (double)
 /// and the per-segment learning rate (float).
-constexpr int64_t optimizerScratchBytes(int64_t segments, int64_t chunks) {
+SIMCLR_SCRATCH_FUNCTION int64_t optimizerScratchBytes(int64_t segments,
+                                                      int64_t chunks) {
   return alignScratch((segments + 1) * 8) + alignScratch(2 * chunks * 8) +
          2 * alignScratch(segments * 8) + alignScratch(segments * 4);
 }
