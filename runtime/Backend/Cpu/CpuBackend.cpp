@@ -186,6 +186,7 @@ private:
 class CpuRuntimeTarget final : public RuntimeTarget {
 public:
   TargetKind kind() const override { return TargetKind::kCpu; }
+  DeviceKind deviceKind() const override { return DeviceKind::kCpu; }
 
   Status checkArchitecture(const std::string &planPath,
                            const Plan &plan) const override {

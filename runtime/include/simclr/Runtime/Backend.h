@@ -12,8 +12,9 @@
 //                  host, prepared schedule entries (generated kernels,
 //                  library calls, collectives) and running them.
 //
-// The CPU implementation is runtime/Backend/Cpu; a new target adds a folder
-// beside it and one line in runtime/Backend/BackendRegistry.cpp.
+// The implementations are runtime/Backend/Cpu and runtime/Backend/Cuda; a
+// new target adds a folder beside them and one line in
+// runtime/Backend/BackendRegistry.cpp.
 //
 // Ownership: findRuntimeTarget returns a static object (never freed).
 // loadLibrary returns a KernelLibrary the Artifact owns; createBackend
@@ -27,6 +28,7 @@
 #ifndef SIMCLR_RUNTIME_BACKEND_H
 #define SIMCLR_RUNTIME_BACKEND_H
 
+#include "simclr/Runtime/Device.h"
 #include "simclr/Support/ArtifactPlan.h"
 #include "simclr/Support/Status.h"
 #include "simclr/Support/Vocabulary.h"
@@ -48,6 +50,8 @@ struct EntryOperand {
 struct BackendOptions {
   /// CPU cores for kernels and library calls; 0 = all available.
   int threads = 0;
+  /// Which device of the target's kind (--device cuda:N); 0 on the CPU.
+  int deviceIndex = 0;
 };
 
 /// A kernel library loaded and checked against its plan.
@@ -64,7 +68,9 @@ public:
   /// aligned to `alignment`, for the state, the inputs or the arena.
   virtual Expected<std::byte *> allocateBlock(int64_t bytes, int64_t alignment,
                                               const char *what) = 0;
-  /// Copies between host memory and the backend's blocks.
+  /// Copies between host memory and the backend's blocks (which need not
+  /// be host-addressable: the Executor reads and writes them only through
+  /// these).
   virtual Status copyToDevice(void *device, const void *host, size_t bytes) = 0;
   virtual Status copyToHost(void *host, const void *device, size_t bytes) = 0;
 
@@ -90,6 +96,8 @@ class RuntimeTarget {
 public:
   virtual ~RuntimeTarget();
   virtual TargetKind kind() const = 0;
+  /// The kind of device its libraries run on (what --device names).
+  virtual DeviceKind deviceKind() const = 0;
   /// Refuses, naming `planPath` and the mismatch, a library built for an
   /// architecture this machine cannot run.
   virtual Status checkArchitecture(const std::string &planPath,
