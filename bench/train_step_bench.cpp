@@ -1,7 +1,7 @@
 //===- train_step_bench.cpp - Times a compiled artifact's train step ------===//
 //
 // simclr-train-step-bench ARTIFACT_DIR [--steps N] [--warmup W] [--threads T]
-//                         [--seed S]
+//                         [--seed S] [--device D]
 //
 // Loads the artifact, initializes its state from the seed, fills the views
 // input once with normalized random values (standard normal, fixed seed:
@@ -63,6 +63,8 @@ struct Arguments {
   int64_t warmup = 2;
   int threads = 2;
   uint64_t seed = 0;
+  /// Unset: the device the artifact was compiled for.
+  std::optional<DeviceSpec> device;
 };
 
 int fail(const std::string &message) {
@@ -161,6 +163,7 @@ int run(const Arguments &args) {
     return fail(shape.status().message());
   runtime::ExecutorOptions options;
   options.threads = args.threads;
+  options.device = args.device;
   Expected<std::unique_ptr<runtime::Executor>> executor =
       runtime::Executor::create(*artifact, options);
   if (!executor)
@@ -243,14 +246,15 @@ int run(const Arguments &args) {
 
 constexpr const char *kUsage =
     "usage: simclr-train-step-bench ARTIFACT_DIR [--steps N] [--warmup W] "
-    "[--threads T] [--seed S]\n"
+    "[--threads T] [--seed S] [--device D]\n"
     "Times Executor::trainStep of a compiled artifact on random normalized views\n"
     "(no augmentation, no data loading).\n"
     "  --steps N    timed steps (default 10)\n"
     "  --warmup W   untimed steps first; oneDNN creates its primitives on the "
     "first (default 2)\n"
     "  --threads T  worker threads, 0: one per core (default 2)\n"
-    "  --seed S     seed of the initial state and of the random views (default 0)\n";
+    "  --seed S     seed of the initial state and of the random views (default 0)\n"
+    "  --device D   'cpu', 'cuda' or 'cuda:N' (default: the artifact's target's)\n";
 
 int usageError(const std::string &message) {
   std::cerr << "simclr-train-step-bench: error: " << message
@@ -292,6 +296,15 @@ int main(int argc, char **argv) {
     if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       return 0;
+    }
+    if (arg == std::string("--") + flags::kDevice.name) {
+      if (i + 1 >= argc)
+        return usageError(arg + " needs a value");
+      Expected<DeviceSpec> device = parseDeviceSpec(argv[++i]);
+      if (!device)
+        return usageError(device.status().message());
+      args.device = *device;
+      continue;
     }
     const IntFlag *flag = nullptr;
     for (const IntFlag &f : intFlags)

@@ -314,6 +314,17 @@ Executor::create(std::shared_ptr<const Artifact> artifact,
   const Plan &plan = impl->plan();
   BackendOptions backendOptions;
   backendOptions.threads = options.threads;
+  if (options.device) {
+    // The device must be the kind the artifact's target runs on.
+    const RuntimeTarget &target = impl->artifact->target();
+    if (options.device->kind != target.deviceKind())
+      return invalidArgument(
+          impl->planPath() + ": the artifact is compiled for target " +
+          quoted(impl->plan().library.target) + ", which does not run on " +
+          options.device->toString() +
+          "; compile the spec for that device (simclrc --target)");
+    backendOptions.deviceIndex = options.device->index;
+  }
   Expected<std::unique_ptr<Backend>> backend =
       impl->artifact->target().createBackend(impl->artifact->library(), plan,
                                              backendOptions);
@@ -361,6 +372,7 @@ const Artifact &Executor::artifact() const { return *impl_->artifact; }
 Status Executor::initializeState(uint64_t seed) {
   const Plan &plan = impl_->plan();
   std::vector<float> values;
+  std::vector<std::byte> host;
   for (const artifact::StateTensor &t : plan.state) {
     const Buffer &b = *impl_->buffers.at(t.buffer);
     std::string prefix = "state tensor " + quoted(t.name) + ": ";
@@ -371,9 +383,13 @@ Status Executor::initializeState(uint64_t seed) {
         initializeTensor(*kind, b.shape, t.init.fanIn, seed, t.name, values);
     if (!status)
       return status.withContext("state tensor " + quoted(t.name));
-    if (!storeAs(b.dtype, values, impl_->addresses.at(b.id)))
+    // Written on the host, then copied: the block may be device memory.
+    host.resize(static_cast<size_t>(b.bytes));
+    if (!storeAs(b.dtype, values, host.data()))
       return invalidArgument(prefix + "cannot initialize a tensor of dtype " +
                              dtypeName(b.dtype));
+    SIMCLR_RETURN_IF_ERROR(impl_->backend->copyToDevice(
+        impl_->addresses.at(b.id), host.data(), host.size()));
   }
   return Status::ok();
 }
@@ -412,9 +428,12 @@ Status Executor::loadState(const std::string &path, bool parametersOnly) {
     if (!selected(t))
       continue;
     const Buffer &b = *impl_->buffers.at(t.buffer);
-    SIMCLR_RETURN_IF_ERROR(reader->read(t.name, b.dtype, b.shape,
-                                        impl_->addresses.at(b.id),
-                                        static_cast<size_t>(b.bytes)));
+    // Read on the host, then copied: the block may be device memory.
+    std::vector<std::byte> host(static_cast<size_t>(b.bytes));
+    SIMCLR_RETURN_IF_ERROR(reader->read(t.name, b.dtype, b.shape, host.data(),
+                                        host.size()));
+    SIMCLR_RETURN_IF_ERROR(impl_->backend->copyToDevice(
+        impl_->addresses.at(b.id), host.data(), host.size()));
   }
   return Status::ok();
 }
@@ -425,9 +444,15 @@ Status Executor::saveState(
   SafetensorsWriter writer;
   for (const auto &[key, value] : metadata)
     writer.setMetadata(key, value);
+  std::vector<std::byte> host;
   for (const artifact::StateTensor &t : impl_->plan().state) {
     const Buffer &b = *impl_->buffers.at(t.buffer);
-    Status status = writer.add(t.name, b.dtype, b.shape, impl_->addresses.at(b.id));
+    // Copied to the host first (the block may be device memory); add()
+    // copies the bytes, so one buffer serves every tensor.
+    host.resize(static_cast<size_t>(b.bytes));
+    SIMCLR_RETURN_IF_ERROR(impl_->backend->copyToHost(
+        host.data(), impl_->addresses.at(b.id), host.size()));
+    Status status = writer.add(t.name, b.dtype, b.shape, host.data());
     if (!status)
       return status.withContext(path);
   }

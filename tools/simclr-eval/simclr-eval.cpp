@@ -1,6 +1,6 @@
 //===- simclr-eval.cpp - Evaluates a trained SimCLR checkpoint ------------===//
 //
-// simclr-eval CHECKPOINT [--data PATH] [--artifact DIR] [--threads T]
+// simclr-eval CHECKPOINT [--data PATH] [--artifact DIR] [--threads T] [--device D]
 //             [--out DIR] [--k K] [--temperature T] [--no-baselines]
 //             [--max-train N] [--max-test M]
 //
@@ -72,6 +72,7 @@ struct Arguments {
   std::string artifactDir;
   std::string outDir;
   int threads = 0;
+  std::optional<DeviceSpec> device;
   int64_t k = eval::kDefaultWeightedK;
   double temperature = eval::kDefaultKnnTemperature;
   bool noBaselines = false;
@@ -207,6 +208,7 @@ int evaluateCheckpoint(Arguments &args) {
   // 3. Features of the trained encoder.
   runtime::ExecutorOptions executorOptions;
   executorOptions.threads = args.threads;
+  executorOptions.device = args.device;
   Expected<std::unique_ptr<runtime::Executor>> executor =
       runtime::Executor::create(*artifact, executorOptions);
   if (!executor)
@@ -330,6 +332,7 @@ int main(int argc, char **argv) {
   app.add_option(std::string("--") + flags::kThreads.name, args.threads,
                  flags::kThreads.help)
       ->check(CLI::NonNegativeNumber);
+  runtime::addDeviceOption(app, args.device);
   app.add_option("--out", args.outDir,
                  "Where eval.json and embeddings.svg go (default: the run directory; "
                  "for plain weights, their file's directory)");

@@ -1,7 +1,8 @@
 //===- simclr-train.cpp - Trains a compiled SimCLR artifact ---------------===//
 //
 // simclr-train ARTIFACT_DIR --out RUN_DIR [--data PATH] [--epochs N | --steps N]
-//              [--threads T] [--seed S] [--resume] [--checkpoint-every K]
+//              [--threads T] [--device D] [--seed S] [--resume]
+//              [--checkpoint-every K]
 //              [--augment halide|reference] [--log-every M]
 //              [--knn-every K [--knn-train N] [--knn-test M]]
 //
@@ -61,6 +62,7 @@ struct Arguments {
   int64_t steps = 0;
   std::optional<uint64_t> seed;
   int threads = 0;
+  std::optional<DeviceSpec> device;
   bool resume = false;
   int64_t checkpointEvery = 0;
   int64_t logEvery = 50;
@@ -148,6 +150,7 @@ int train(Arguments &args) {
 
   runtime::ExecutorOptions executorOptions;
   executorOptions.threads = args.threads;
+  executorOptions.device = args.device;
   Expected<std::unique_ptr<runtime::Executor>> executor =
       runtime::Executor::create(*artifact, executorOptions);
   if (!executor)
@@ -240,6 +243,7 @@ int main(int argc, char **argv) {
   app.add_option(std::string("--") + flags::kThreads.name, args.threads,
                  flags::kThreads.help)
       ->check(CLI::NonNegativeNumber);
+  runtime::addDeviceOption(app, args.device);
   app.add_flag("--resume", args.resume,
                "Continue from the run directory's newest checkpoint");
   app.add_option("--checkpoint-every", args.checkpointEvery,

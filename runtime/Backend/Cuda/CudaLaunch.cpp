@@ -127,13 +127,13 @@ parsePlanLaunches(const std::string &planPath, const artifact::Plan &plan) {
 }
 
 Expected<size_t> OperandTables::add(const std::vector<const void *> &addresses) {
-  size_t offset = bytes();
-  for (size_t i = 0; i < addresses.size(); ++i) {
+  for (size_t i = 0; i < addresses.size(); ++i)
     if (!addresses[i])
       return invalidArgument("operand " + std::to_string(i) +
                              " has no device address");
-    image_.push_back(reinterpret_cast<uint64_t>(addresses[i]));
-  }
+  size_t offset = bytes();
+  for (const void *address : addresses)
+    image_.push_back(reinterpret_cast<uint64_t>(address));
   return offset;
 }
 

@@ -67,16 +67,33 @@ Expected<const DriverApi *> openDriver() {
 #undef SIMCLR_RESOLVE
   CUresult result = api.cuInit(0);
   if (result != CUDA_SUCCESS) {
-    // 100 CUDA_ERROR_NO_DEVICE: a driver but no GPU; 35
-    // CUDA_ERROR_INSUFFICIENT_DRIVER: a driver older than the toolkit; 34
-    // CUDA_ERROR_STUB_LIBRARY: the toolkit's link stub, not a driver.
     const char *name = nullptr, *text = nullptr;
-    api.cuGetErrorName(result, &name);
-    api.cuGetErrorString(result, &text);
+    // The stub answers nothing to cuGetErrorName: the usual refusals are
+    // named here.
+    if (api.cuGetErrorName(result, &name) != CUDA_SUCCESS || !name ||
+        api.cuGetErrorString(result, &text) != CUDA_SUCCESS || !text) {
+      switch (result) {
+      case CUDA_ERROR_NO_DEVICE:
+        name = "CUDA_ERROR_NO_DEVICE";
+        text = "a driver but no CUDA-capable device";
+        break;
+      case CUDA_ERROR_SYSTEM_DRIVER_MISMATCH:
+        name = "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH";
+        text = "the driver library does not match the kernel driver";
+        break;
+      case CUDA_ERROR_STUB_LIBRARY:
+        name = "CUDA_ERROR_STUB_LIBRARY";
+        text = "the toolkit's link stub, not a driver";
+        break;
+      default:
+        name = "unknown error";
+        text = "no description";
+        break;
+      }
+    }
     return unavailable("CUDA unavailable: cuInit returned " +
-                       std::to_string(static_cast<int>(result)) + " (" +
-                       (name ? name : "unknown error") + ": " +
-                       (text ? text : "no description") + ") from " + api.path);
+                       std::to_string(static_cast<int>(result)) + " (" + name +
+                       ": " + text + ") from " + api.path);
   }
   int count = 0;
   if (api.cuDeviceGetCount(&count) != CUDA_SUCCESS || count == 0)

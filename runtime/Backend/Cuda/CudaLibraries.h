@@ -142,9 +142,10 @@ struct CublasLtApi {
 /// The driver, opened and initialized (cuInit(0)) once per process. Fails,
 /// as kUnavailable, with one line starting "CUDA unavailable: ": the
 /// library was not found (and where it was looked for), lacks a function,
-/// or cuInit returned an error (100 CUDA_ERROR_NO_DEVICE, 35
-/// CUDA_ERROR_INSUFFICIENT_DRIVER, 34 CUDA_ERROR_STUB_LIBRARY, ...), or
-/// the driver sees no device.
+/// or cuInit returned an error (100 CUDA_ERROR_NO_DEVICE, 34
+/// CUDA_ERROR_STUB_LIBRARY, 803 CUDA_ERROR_SYSTEM_DRIVER_MISMATCH, ...;
+/// the runtime API's 35, cudaErrorInsufficientDriver, is the driver API's
+/// missing library or 803), or the driver sees no device.
 Expected<const DriverApi *> cudaDriver();
 /// cuDNN 9 and cuBLASLt, opened once per process; errors as cudaDriver().
 Expected<const CudnnApi *> cudnnLibrary();

@@ -8,7 +8,9 @@
 #ifndef SIMCLR_RUNTIME_CLIVALIDATORS_H
 #define SIMCLR_RUNTIME_CLIVALIDATORS_H
 
+#include "simclr/Runtime/Device.h"
 #include "simclr/Runtime/ToolDiagnostics.h"
+#include "simclr/Support/CommonFlags.h"
 
 #include <CLI/CLI.hpp>
 
@@ -43,6 +45,23 @@ inline const CLI::Validator kPositiveReal(
       return "must be a number greater than 0, got '" + text + "'";
     },
     "REAL>0");
+
+/// Adds --device (CommonFlags.h): "cpu", "cuda" or "cuda:N", parsed by
+/// parseDeviceSpec into `device`; a bad value is a usage error naming it.
+inline CLI::Option *addDeviceOption(CLI::App &app,
+                                    std::optional<DeviceSpec> &device) {
+  return app.add_option_function<std::string>(
+      std::string("--") + flags::kDevice.name,
+      [&device](const std::string &text) {
+        Expected<DeviceSpec> spec = parseDeviceSpec(text);
+        if (!spec)
+          throw CLI::ValidationError(std::string("--") + flags::kDevice.name,
+                                     spec.status().message());
+        device = *spec;
+      },
+      std::string(flags::kDevice.help) +
+          " (default: the device the artifact was compiled for)");
+}
 
 /// Parses the command line into `app`'s options. Returns the exit code when
 /// the tool is done already: help printed (0), or a bad argument reported

@@ -17,11 +17,13 @@
 #ifndef SIMCLR_RUNTIME_EXECUTOR_H
 #define SIMCLR_RUNTIME_EXECUTOR_H
 
+#include "simclr/Runtime/Device.h"
 #include "simclr/Support/ArtifactPlan.h"
 #include "simclr/Support/Status.h"
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -59,10 +61,16 @@ private:
 struct ExecutorOptions {
   /// Cores for kernels and library calls; 0 = all available.
   int threads = 0;
+  /// Where to run (--device); unset: device 0 of the kind the artifact's
+  /// target runs on. A device of another kind is refused, naming the
+  /// artifact's target.
+  std::optional<DeviceSpec> device;
 };
 
 /// A named view of one state tensor (parameter, optimizer state, running
-/// statistic) inside the executor's state block.
+/// statistic) inside the executor's state block. `data` is the backend's
+/// address: host memory on the CPU target, device memory on CUDA (read it
+/// there only through loadState/saveState).
 struct StateTensorView {
   const artifact::StateTensor *tensor = nullptr;
   const artifact::Buffer *buffer = nullptr;
