@@ -9,6 +9,10 @@
 //===----------------------------------------------------------------------===//
 #include "../executor-runtime/TestArtifact.h"
 
+#ifdef SIMCLR_HAVE_CUDA_BACKEND
+#include "Cuda/CudaLibraries.h"
+#endif
+
 #include "simclr/Runtime/Device.h"
 #include "simclr/Runtime/Executor.h"
 #include "simclr/Support/FileIO.h"
@@ -74,10 +78,11 @@ std::string writeCudaArtifact() {
   return *dir;
 }
 
-/// Whether this machine runs CUDA (then the no-GPU checks do not apply).
-bool haveGpu() { return static_cast<bool>(cudaDevices()); }
-
 #ifdef SIMCLR_HAVE_CUDA_BACKEND
+
+/// Whether this machine runs CUDA, by the backend's own probe (then the
+/// no-GPU checks do not apply).
+bool haveGpu() { return static_cast<bool>(runtime::cuda::cudaDriver()); }
 
 TEST(CudaUnavailable, ArtifactLoadSaysWhyInOneLine) {
   if (haveGpu())
@@ -93,6 +98,9 @@ TEST(CudaUnavailable, ArtifactLoadSaysWhyInOneLine) {
   EXPECT_EQ(message.rfind(dir + "/plan.json: CUDA unavailable: ", 0), 0u)
       << message;
   EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  // The driver probe's own line, with the plan's path in front.
+  EXPECT_EQ(message,
+            dir + "/plan.json: " + runtime::cuda::cudaDriver().status().message());
   // Either the driver library is missing (named with where it was looked
   // for) or cuInit / the device count said no (with the error's number).
   bool noLibrary = message.find("libcuda.so.1 (the CUDA driver) was not "
