@@ -10,10 +10,13 @@
 //===----------------------------------------------------------------------===//
 #include "simclr/Runtime/Device.h"
 
+#include "Cuda/CudaLibrarySearch.h"
+
 #include <dlfcn.h>
 
 #include <array>
 #include <cstdlib>
+#include <string>
 #include <fstream>
 #include <thread>
 
@@ -38,16 +41,21 @@ constexpr int kCudaAttrComputeCapabilityMinor = 76;
 constexpr int kCudaSuccess = 0;
 constexpr int kDeviceNameLength = 256;
 
-/// Library names tried in order: the versioned runtime of CUDA 13 and 12,
-/// the unversioned development link, and the toolkit's own directory.
-constexpr std::array<const char *, 5> kCudartNames = {
-    "libcudart.so.13", "libcudart.so.12", "libcudart.so",
-    "/usr/local/cuda/lib64/libcudart.so.13", "/usr/local/cuda/lib64/libcudart.so"};
+/// The sonames tried in order, each where the CUDA backend looks for its
+/// libraries (CudaLibrarySearch.h: $SIMCLR_CUDA_LIBRARY_PATH, the loader's
+/// path, /usr/local/cuda/lib64): the runtime of CUDA 13, then of CUDA 12.
+constexpr std::array<const char *, 2> kCudartNames = {"libcudart.so.13",
+                                                      "libcudart.so.12"};
 
-void *openFirst(const char *const *names, size_t count) {
-  for (size_t i = 0; i < count; ++i)
-    if (void *handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL))
-      return handle;
+namespace librarySearch = runtime::cuda;
+
+void *openCudart() {
+  const char *searchPath = std::getenv(librarySearch::kLibraryPathVariable);
+  for (const char *soname : kCudartNames)
+    for (const std::string &candidate :
+         librarySearch::cudaLibraryCandidates(soname, searchPath))
+      if (void *handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL))
+        return handle;
   return nullptr;
 }
 
@@ -103,10 +111,13 @@ DeviceInfo cpuDevice() {
 }
 
 Expected<std::vector<DeviceInfo>> cudaDevices() {
-  void *runtime = openFirst(kCudartNames.data(), kCudartNames.size());
+  void *runtime = openCudart();
   if (!runtime)
-    return unavailable("CUDA unavailable: the CUDA runtime library (libcudart) "
-                       "was not found");
+    return unavailable(
+        "CUDA unavailable: the CUDA runtime library (libcudart.so.13 or .12) "
+        "was not found; looked in " +
+        librarySearch::describeLibrarySearch(
+            std::getenv(librarySearch::kLibraryPathVariable)));
   auto getCount = symbol<CudaGetDeviceCountFn>(runtime, "cudaGetDeviceCount");
   auto errorName = symbol<CudaGetErrorTextFn>(runtime, "cudaGetErrorName");
   auto errorString = symbol<CudaGetErrorTextFn>(runtime, "cudaGetErrorString");
