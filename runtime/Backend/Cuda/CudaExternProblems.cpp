@@ -255,4 +255,18 @@ ColumnMajorGemm columnMajorGemm(const MatmulProblem &p) {
   return g;
 }
 
+FilterTranspose filterTranspose(const Dims4 &dims, bool toKrsc) {
+  const int64_t c = dims[1], rs = dims[2] * dims[3];
+  // One OIHW filter, row-major C x RS, read column-major is RS x C with
+  // leading dimension RS; its transpose, C x RS column-major with leading
+  // dimension C, is row-major RS x C: (r, s, c), KRSC. Back again swaps.
+  const FilterTranspose::Matrix oihw{rs, c, rs}, krsc{c, rs, c};
+  FilterTranspose t;
+  t.from = toKrsc ? oihw : krsc;
+  t.to = toKrsc ? krsc : oihw;
+  t.batch = dims[0];
+  t.batchStride = c * rs;
+  return t;
+}
+
 } // namespace simclr::runtime::cuda

@@ -85,6 +85,22 @@ struct ColumnMajorGemm {
 };
 ColumnMajorGemm columnMajorGemm(const MatmulProblem &problem);
 
+/// An OIHW <-> KRSC filter transpose as cublasLtMatrixTransform computes
+/// it (C = op(A) with op = transpose): per filter k, the row-major C x
+/// (R*S) matrix, read column-major, transposed; the K filters one strided
+/// batch. Column-major rows, columns and leading dimension of A (`from`)
+/// and C (`to`).
+struct FilterTranspose {
+  struct Matrix {
+    int64_t rows = 0, cols = 0, ld = 0;
+  };
+  Matrix from, to;
+  int64_t batch = 0, batchStride = 0;
+};
+/// OIHW -> KRSC when `toKrsc`, KRSC -> OIHW otherwise, for a filter of
+/// `dims` = (K, C, R, S).
+FilterTranspose filterTranspose(const Dims4 &dims, bool toKrsc);
+
 } // namespace simclr::runtime::cuda
 
 #endif // SIMCLR_RUNTIME_BACKEND_CUDA_CUDAEXTERNPROBLEMS_H

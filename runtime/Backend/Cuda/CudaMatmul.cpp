@@ -102,7 +102,6 @@ LtFilterTransform::plan(const CublasLtApi &api, cublasLtHandle_t handle,
                         const Dims4 &dims, bool toKrsc) {
   std::unique_ptr<LtFilterTransform> transform(
       new LtFilterTransform(api, handle));
-  const int64_t k = dims[0], c = dims[1], rs = dims[2] * dims[3];
   SIMCLR_CUBLASLT_CHECK(api, cublasLtMatrixTransformDescCreate(&transform->desc_,
                                                                CUDA_R_32F));
   cublasOperation_t transpose = CUBLAS_OP_T;
@@ -110,18 +109,13 @@ LtFilterTransform::plan(const CublasLtApi &api, cublasLtHandle_t handle,
                                  transform->desc_,
                                  CUBLASLT_MATRIX_TRANSFORM_DESC_TRANSA,
                                  &transpose, sizeof(transpose)));
-  // One filter, row-major C x RS (OIHW) read column-major, is RS x C with
-  // leading dimension RS; its transpose, C x RS column-major with leading
-  // dimension C, is row-major RS x C: (r, s, c), KRSC. Back again swaps.
-  int32_t batch = static_cast<int32_t>(k);
-  int64_t stride = c * rs;
-  int64_t oihwRows = rs, oihwCols = c, krscRows = c, krscCols = rs;
-  SIMCLR_RETURN_IF_ERROR(createLayout(
-      api, transform->from_, toKrsc ? oihwRows : krscRows,
-      toKrsc ? oihwCols : krscCols, toKrsc ? oihwRows : krscRows, batch, stride));
-  SIMCLR_RETURN_IF_ERROR(createLayout(
-      api, transform->to_, toKrsc ? krscRows : oihwRows,
-      toKrsc ? krscCols : oihwCols, toKrsc ? krscRows : oihwRows, batch, stride));
+  FilterTranspose t = filterTranspose(dims, toKrsc);
+  int32_t batch = static_cast<int32_t>(t.batch);
+  SIMCLR_RETURN_IF_ERROR(createLayout(api, transform->from_, t.from.rows,
+                                      t.from.cols, t.from.ld, batch,
+                                      t.batchStride));
+  SIMCLR_RETURN_IF_ERROR(createLayout(api, transform->to_, t.to.rows, t.to.cols,
+                                      t.to.ld, batch, t.batchStride));
   return transform;
 }
 

@@ -226,6 +226,45 @@ TEST(CudaMatmulProblem, SwappedColumnMajorGemmComputesTheRowMajorProduct) {
     }
 }
 
+/// cublasLtMatrixTransform's C = op(A), op = transpose, for each batch, on
+/// column-major matrices as `t` describes them: the reference the
+/// description is checked against.
+std::vector<float> transposeAsCublasLt(const FilterTranspose &t,
+                                       const std::vector<float> &from) {
+  std::vector<float> to(from.size(), -1.0f);
+  for (int64_t b = 0; b < t.batch; ++b)
+    for (int64_t i = 0; i < t.to.rows; ++i)
+      for (int64_t j = 0; j < t.to.cols; ++j)
+        // C(i, j) = A(j, i).
+        to[b * t.batchStride + j * t.to.ld + i] =
+            from[b * t.batchStride + i * t.from.ld + j];
+  return to;
+}
+
+TEST(CudaFilterTranspose, OihwToKrscAndBackAsTheStridesSay) {
+  const Dims4 dims = {4, 3, 2, 5}; // K, C, R, S
+  const int64_t size = dims[0] * dims[1] * dims[2] * dims[3];
+  std::vector<float> oihw(static_cast<size_t>(size));
+  for (int64_t i = 0; i < size; ++i)
+    oihw[i] = static_cast<float>(i);
+  FilterTranspose forward = filterTranspose(dims, /*toKrsc=*/true);
+  EXPECT_EQ(forward.batch, 4);
+  EXPECT_EQ(forward.from.rows * forward.from.cols, forward.batchStride);
+  EXPECT_EQ(forward.to.rows, forward.from.cols);
+  std::vector<float> krsc = transposeAsCublasLt(forward, oihw);
+  Dims4 oihwStrides = filterStrides(FilterLayout::kOihw, dims);
+  Dims4 krscStrides = filterStrides(FilterLayout::kKrsc, dims);
+  for (int64_t k = 0; k < dims[0]; ++k)
+    for (int64_t c = 0; c < dims[1]; ++c)
+      for (int64_t r = 0; r < dims[2]; ++r)
+        for (int64_t s = 0; s < dims[3]; ++s)
+          ASSERT_EQ(krsc[offsetOf(krscStrides, {k, c, r, s})],
+                    oihw[offsetOf(oihwStrides, {k, c, r, s})])
+              << k << c << r << s;
+  EXPECT_EQ(transposeAsCublasLt(filterTranspose(dims, /*toKrsc=*/false), krsc),
+            oihw);
+}
+
 TEST(CudaMatmulProblem, RefusesMismatchedShapes) {
   Operands ops;
   ops.add("a", {5, 3});
