@@ -4,7 +4,8 @@
 // built around cuda_test_kernels.cu's cubin through the Executor: a kernel
 // entry of two launches (operand tables, launch order), the three
 // convolution externs on channels-last activations and an OIHW filter
-// (cuDNN), a transposed matmul (cuBLASLt) and a one-replica collective,
+// (cuDNN; with the filter as stored and through the KRSC copy), a
+// transposed matmul (cuBLASLt) and a one-replica collective,
 // three times with new inputs (eager, captured into a CUDA graph,
 // replayed), every output read back through a checkpoint and compared
 // with naive host loops. Without a GPU it is skipped, saying why; with
@@ -153,6 +154,9 @@ void expectNear(const std::vector<float> &got, const std::vector<double> &want,
         << what << "[" << i << "]: got " << got[i] << ", want " << want[i];
 }
 
+void checkEntries(const std::shared_ptr<const runtime::Artifact> &artifact,
+                  const std::string &prefix);
+
 TEST(CudaDevice, EntriesMatchHostReferencesEagerCapturedAndReplayed) {
   if (!std::filesystem::exists(cubinPath()))
     GTEST_SKIP() << cubinPath() << " was not built (no nvcc)";
@@ -166,8 +170,22 @@ TEST(CudaDevice, EntriesMatchHostReferencesEagerCapturedAndReplayed) {
     GTEST_SKIP() << artifact.status().message();
   }
   ASSERT_TRUE(artifact) << artifact.status().message();
+  // The filter as stored (where an engine takes it), then through the KRSC
+  // copy (SIMCLR_CUDNN_FILTER_COPY, read when the convolutions are planned).
+  for (const char *filterCopy : {"0", "1"}) {
+    SCOPED_TRACE(std::string("SIMCLR_CUDNN_FILTER_COPY=") + filterCopy);
+    ::setenv("SIMCLR_CUDNN_FILTER_COPY", filterCopy, 1);
+    checkEntries(*artifact, dir + "/filter-copy-" + filterCopy);
+    ::unsetenv("SIMCLR_CUDNN_FILTER_COPY");
+  }
+}
+
+/// Creates an executor on `artifact` and checks three runs of its program
+/// against the host references; checkpoints go to `prefix`-N.safetensors.
+void checkEntries(const std::shared_ptr<const runtime::Artifact> &artifact,
+                  const std::string &prefix) {
   Expected<std::unique_ptr<runtime::Executor>> executor =
-      runtime::Executor::create(*artifact);
+      runtime::Executor::create(artifact);
   ASSERT_TRUE(executor) << executor.status().message();
 
   std::mt19937 rng(12);
@@ -190,7 +208,7 @@ TEST(CudaDevice, EntriesMatchHostReferencesEagerCapturedAndReplayed) {
                                             {"w", w.data()},
                                             {"b", b.data()}});
     ASSERT_TRUE(ran.isOk()) << ran.message();
-    std::string checkpoint = dir + "/state-" + std::to_string(run) + ".safetensors";
+    std::string checkpoint = prefix + "-" + std::to_string(run) + ".safetensors";
     ASSERT_TRUE((*executor)->saveState(checkpoint).isOk());
     Expected<SafetensorsReader> reader = SafetensorsReader::open(checkpoint);
     ASSERT_TRUE(reader) << reader.status().message();
