@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "../executor-runtime/TestArtifact.h"
+#include "../executor-runtime/TestKernels.h"
 
 #ifdef SIMCLR_HAVE_CUDA_BACKEND
 #include "Cuda/CudaLibraries.h"
@@ -26,6 +27,11 @@
 
 namespace simclr {
 namespace {
+
+struct ToolRun {
+  int exitCode = -1;
+  std::string output;
+};
 
 size_t lineCount(const std::string &text) {
   size_t lines = 0;
@@ -111,11 +117,6 @@ TEST(CudaUnavailable, ArtifactLoadSaysWhyInOneLine) {
   EXPECT_TRUE(noLibrary || cuInitFailed || noDevice) << message;
 }
 
-struct ToolRun {
-  int exitCode = -1;
-  std::string output;
-};
-
 /// Runs simclr-train on `dir` with `environment` (VAR=value ...) in front.
 ToolRun runTrain(const std::string &dir, const std::string &environment = "") {
   ToolRun run;
@@ -194,6 +195,61 @@ TEST(CudaUnavailable, CpuArtifactOnACudaDeviceIsRefusedNamingItsTarget) {
   executor = runtime::Executor::create(*artifact, options);
   EXPECT_TRUE(executor) << executor.status().message();
 }
+
+#ifdef SIMCLR_TRAIN_STEP_BENCH
+
+/// Runs `command` (stderr joined to stdout).
+ToolRun runCommand(const std::string &command) {
+  ToolRun run;
+  std::FILE *pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (!pipe)
+    return run;
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0;)
+    run.output.append(buffer, n);
+  int status = ::pclose(pipe);
+  if (WIFEXITED(status))
+    run.exitCode = WEXITSTATUS(status);
+  return run;
+}
+
+TEST(CudaUnavailable, ToolsRefuseACpuArtifactOnACudaDevice) {
+  // The executor tests' train step: views 2 x 2 x 1 x 4 x 4, one parameter
+  // tensor (TestKernels.h).
+  test::PlanBuilder b;
+  int64_t param = b.buffer("w", DType::kF32, {testkernels::kParamCount},
+                           artifact::BufferRegion::kState);
+  b.state("w", param, "ones");
+  int64_t views = b.buffer("%views", DType::kF32, {4, 1, 4, 4},
+                           artifact::BufferRegion::kInput);
+  int64_t step = b.buffer("%step", DType::kI64, {}, artifact::BufferRegion::kInput);
+  int64_t loss = b.buffer("%loss", DType::kF32, {}, artifact::BufferRegion::kArena);
+  int64_t lr = b.buffer("%lr", DType::kF32, {}, artifact::BufferRegion::kArena);
+  artifact::Program &train = b.program(program_name::kTrainStep);
+  train.inputs = {{binding_role::kViews, views}, {binding_role::kStep, step}};
+  train.outputs = {{binding_role::kLoss, loss}, {binding_role::kLearningRate, lr}};
+  train.schedule.push_back(test::kernelEntry(
+      "simclr_test_train_step", {views, step, param, param, loss, lr}, 3));
+  std::string dir = test::writeArtifact(b.finish());
+
+  std::string bench = std::string(SIMCLR_TRAIN_STEP_BENCH) + " " + dir +
+                      " --steps 1 --warmup 0 --threads 1";
+  ToolRun cuda = runCommand(bench + " --device cuda");
+  EXPECT_EQ(cuda.exitCode, 1) << cuda.output;
+  EXPECT_EQ(cuda.output,
+            "simclr-train-step-bench: error: " + dir +
+                "/plan.json: the artifact is compiled for target 'cpu', which "
+                "does not run on cuda:0; compile the spec for that device "
+                "(simclrc --target)\n");
+  ToolRun cpu = runCommand(bench + " --device cpu");
+  EXPECT_EQ(cpu.exitCode, 0) << cpu.output;
+  ToolRun bad = runCommand(bench + " --device gpu:1");
+  EXPECT_EQ(bad.exitCode, 2) << bad.output;
+  EXPECT_NE(bad.output.find("unknown device 'gpu:1'"), std::string::npos)
+      << bad.output;
+}
+
+#endif // SIMCLR_TRAIN_STEP_BENCH
 
 } // namespace
 } // namespace simclr
