@@ -164,13 +164,16 @@ public:
           return staging.takeStatus();
         staging_ = *staging;
       }
-      if (copyPending_)
+      // The previous copy from the buffer (recorded by copyDone_) must
+      // have read it; waited for on the host whatever the streams did since.
+      if (stagingUsed_)
         SIMCLR_CU_CHECK(driver_, cuEventSynchronize(copyDone_));
       std::memcpy(staging_, host, bytes);
       SIMCLR_CU_CHECK(driver_, cuMemcpyHtoDAsync(address(device), staging_,
                                                  bytes, device_->copyStream()));
       SIMCLR_CU_CHECK(driver_, cuEventRecord(copyDone_, device_->copyStream()));
       copyPending_ = true;
+      stagingUsed_ = true;
       return Status::ok();
     }
     // Larger (state loading): synchronous, after anything still running.
@@ -555,8 +558,12 @@ private:
   OperandTables tables_;
   void *workspace_ = nullptr;
   void *staging_ = nullptr;
+  /// Recorded on the copy stream after each copy from staging_.
   CUevent copyDone_ = nullptr;
+  /// A copy the compute stream has not yet been made to wait for.
   bool copyPending_ = false;
+  /// Whether copyDone_ has been recorded at all.
+  bool stagingUsed_ = false;
   std::vector<size_t> pending_;
   std::map<std::vector<size_t>, Graph> graphs_;
 };
