@@ -130,6 +130,14 @@ extern "C" __global__ void movement(int phase, const float *x, float *y,
   simclr::cuda::copyBytes(to, from, 1000);
 }
 
+extern "C" __global__ void elementTypes(const uint8_t *image,
+                                        const int32_t *labels, float *y) {
+  for (int64_t i = simclr::cuda::globalThreadIndex(); i < 1000;
+       i += simclr::cuda::globalThreadCount())
+    y[i] = static_cast<float>(image[i]) / 255.0f +
+           static_cast<float>(labels[i % 10]);
+}
+
 extern "C" __global__ void elementwise(const float *x, float *y) {
   for (int64_t i = simclr::cuda::globalThreadIndex(); i < 1000;
        i += simclr::cuda::globalThreadCount())

@@ -29,8 +29,10 @@
 #define SIMCLR_KERNELS_CUDA_COMMON_CUH
 
 #ifdef __CUDACC_RTC__
-// NVRTC ships no <cstdint>; these are the LP64 CUDA device types.
+// NVRTC ships no <cstdint>; these are the LP64 CUDA device types of the
+// element types generated kernels use (KernelLanguage::elementType).
 typedef long long int64_t;
+typedef int int32_t;
 typedef unsigned char uint8_t;
 #endif
 
