@@ -119,6 +119,14 @@ TEST(CudaLaunch, FashionMnistDefaultWithinLimits) {
       stepLaunches(512, 1, 28, {16, 32, 64}, 128, 64, 700000, 40));
 }
 
+TEST(CudaLaunch, Stl10WithinLimits) {
+  // examples/stl10-lightning.toml: 2N = 512 views of 96x96 RGB, ResNet-18
+  // (its stages taken at 96 .. 12 here: an upper bound of every extent),
+  // head 512 -> 128.
+  expectWithinLimits(
+      stepLaunches(512, 3, 96, {64, 128, 256, 512}, 512, 128, 11200000, 62));
+}
+
 TEST(CudaLaunch, LargeKernelsFillTheGpu) {
   // Batch-norm statistics of ResNet-18's first stage in NHWC: 256 row
   // blocks x 2 channel tiles.
