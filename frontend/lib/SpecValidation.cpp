@@ -7,10 +7,15 @@
 // spec.locationOf(key), which is {sourceFile, 0, 0} for C++-built specs.
 //
 // Range checks test the valid condition (`value > 0`) rather than the invalid
-// one, so that a NaN built in C++ fails them too.
+// one, so that a NaN built in C++ fails them too; TOML's inf and nan are
+// refused everywhere (code generation cannot print them as attributes).
+// Counts derived from several keys (steps, dataset and view sizes, channel
+// and parameter counts) are computed overflow-checked (CheckedMath.h) and a
+// spec whose counts leave 64 bits is refused naming the key.
 //
 //===----------------------------------------------------------------------===//
 #include "simclr/Frontend/SpecReader.h"
+#include "simclr/Support/CheckedMath.h"
 
 #include <cmath>
 #include <cstdio>
@@ -29,6 +34,17 @@ constexpr double kMaxHue = 0.5;
 /// Smallest feature map a stride-2 layer may downsample; a 1-pixel map has
 /// nothing left to halve.
 constexpr int64_t kMinDownsampleInput = 2;
+/// Most residual blocks an encoder may have. The deepest ResNets published
+/// have 333 (ResNet-1001); past this, graph building and compilation time
+/// grow without a model anyone trains, so an enormous spec is refused up
+/// front instead of running the compiler out of time or memory.
+constexpr int64_t kMaxEncoderBlocks = 1024;
+/// Channel expansion of a bottleneck block (ResNet-50's 4); NetworkBuilder's.
+constexpr int64_t kBottleneckChannelExpansion = 4;
+/// Weights of a 3x3 convolution per (input, output) channel pair.
+constexpr int64_t kConv3x3Taps = 9;
+/// Views per image in a SimCLR step.
+constexpr int64_t kViewsPerImage = 2;
 /// Enough significant digits to print any double so that it reads back
 /// exactly.
 constexpr int kMaxDoubleDigits = 17;
@@ -73,7 +89,8 @@ public:
     SIMCLR_RETURN_IF_ERROR(checkSchedule());
     for (size_t i = 0; i < spec.augmentations.size(); ++i)
       SIMCLR_RETURN_IF_ERROR(checkAugmentation(i));
-    return checkEncoderInput();
+    SIMCLR_RETURN_IF_ERROR(checkEncoderInput());
+    return checkSizes();
   }
 
 private:
@@ -89,15 +106,28 @@ private:
   }
 
   Status positive(const std::string &key, double value) const {
-    if (value > 0)
-      return Status::ok();
-    return fail(key, key + " must be > 0, got " + formatNumber(value));
+    if (!(value > 0))
+      return fail(key, key + " must be > 0, got " + formatNumber(value));
+    return finite(key, value);
   }
 
   Status nonNegative(const std::string &key, double value) const {
-    if (value >= 0)
+    if (!(value >= 0))
+      return fail(key, key + " must be >= 0, got " + formatNumber(value));
+    return finite(key, value);
+  }
+
+  Status finite(const std::string &key, double value) const {
+    if (std::isfinite(value))
       return Status::ok();
-    return fail(key, key + " must be >= 0, got " + formatNumber(value));
+    return fail(key, key + " must be finite, got " + formatNumber(value));
+  }
+
+  template <typename T> Status allFinite(const std::string &key, const T &values) const {
+    for (double value : values)
+      if (!std::isfinite(value))
+        return fail(key, key + " must be finite, got " + formatList(values));
+    return Status::ok();
   }
 
   /// Checks lo <= value <= hi, or lo <= value < hi when `hiOpen`.
@@ -143,9 +173,23 @@ private:
       SIMCLR_RETURN_IF_ERROR(
           atLeast("encoder.blocks[" + std::to_string(i) + "]",
                   encoder.blocksPerStage[i], 1));
+    int64_t blocks = 0;
+    for (int64_t count : encoder.blocksPerStage)
+      blocks = count > kMaxEncoderBlocks - blocks ? kMaxEncoderBlocks + 1 : blocks + count;
+    if (blocks > kMaxEncoderBlocks)
+      return fail("encoder.blocks", "encoder.blocks " + formatList(encoder.blocksPerStage) +
+                                        " has more than " +
+                                        std::to_string(kMaxEncoderBlocks) +
+                                        " blocks in all, deeper than any ResNet trained");
     SIMCLR_RETURN_IF_ERROR(
         positive("encoder.width_multiplier", encoder.widthMultiplier));
-    if (std::lround(kBaseWidth * encoder.widthMultiplier) < 1)
+    std::optional<int64_t> stemWidth = checkedRound(kBaseWidth * encoder.widthMultiplier);
+    if (!stemWidth)
+      return fail("encoder.width_multiplier",
+                  "encoder.width_multiplier " + formatNumber(encoder.widthMultiplier) +
+                      " gives round(" + std::to_string(kBaseWidth) +
+                      " * width_multiplier) channels, beyond 64-bit counts");
+    if (*stemWidth < 1)
       return fail("encoder.width_multiplier",
                   "encoder.width_multiplier " +
                       formatNumber(encoder.widthMultiplier) +
@@ -235,6 +279,7 @@ private:
                                        "1, got " +
                                        formatList(scale));
     const auto &ratio = augment.ratio;
+    SIMCLR_RETURN_IF_ERROR(allFinite(path + ".ratio", ratio));
     if (!(ratio[0] > 0 && ratio[0] <= ratio[1]))
       return fail(path + ".ratio",
                   path + ".ratio must satisfy 0 < lo <= hi, got " +
@@ -277,6 +322,7 @@ private:
                   path + ".kernel_size must be odd and at least 1, got " +
                       std::to_string(augment.kernelSize));
     const auto &sigma = augment.sigma;
+    SIMCLR_RETURN_IF_ERROR(allFinite(path + ".sigma", sigma));
     if (!(sigma[0] > 0 && sigma[0] <= sigma[1]))
       return fail(path + ".sigma",
                   path + ".sigma must satisfy 0 < lo <= hi, got " +
@@ -302,9 +348,79 @@ private:
                                           std::to_string(spec.data.channels) +
                                           "; give one per channel");
     }
+    SIMCLR_RETURN_IF_ERROR(allFinite(path + ".mean", augment.mean));
     for (size_t c = 0; c < augment.std.size(); ++c)
       SIMCLR_RETURN_IF_ERROR(
           positive(path + ".std[" + std::to_string(c) + "]", augment.std[c]));
+    return Status::ok();
+  }
+
+  /// The counts that several keys multiply into, each overflow-checked:
+  /// steps, the dataset's and a step's views' sizes, the widest layer's
+  /// channels, its 3x3 convolution's weights and activations, the head's
+  /// weights. Runs after every range check (all factors are >= 1).
+  Status checkSizes() const {
+    const DataSpec &data = spec.data;
+    auto tooLarge = [&](const std::string &key, const std::string &what) {
+      return fail(key, what + " does not fit in 64 bits; " + key + " is too large");
+    };
+    int64_t stepsPerEpoch = data.trainImages / data.batchSize;
+    if (!checkedMul(stepsPerEpoch, spec.schedule.epochs))
+      return tooLarge("schedule.epochs",
+                      "schedule.epochs " + std::to_string(spec.schedule.epochs) + " x " +
+                          std::to_string(stepsPerEpoch) +
+                          " steps per epoch (data.train_images / data.batch_size)");
+    std::string imageSize = formatSize(data.height, data.width);
+    if (!checkedProduct({data.trainImages, data.channels, data.height, data.width}))
+      return tooLarge("data.train_images",
+                      "the dataset's bytes, data.train_images " +
+                          std::to_string(data.trainImages) + " x data.channels " +
+                          std::to_string(data.channels) + " x data.image_size " + imageSize + ",");
+    auto [height, width] = encoderInputSize(spec);
+    std::string viewSize = formatSize(height, width);
+    if (!checkedProduct({kViewsPerImage, data.batchSize, data.channels, height, width,
+                         static_cast<int64_t>(sizeof(float))}))
+      return tooLarge("data.batch_size",
+                      "a step's views in bytes, 2 x data.batch_size " +
+                          std::to_string(data.batchSize) + " x " +
+                          std::to_string(data.channels) + " channels x " + viewSize +
+                          " x 4,");
+    // The last stage's width: round(64 x width_multiplier) doubled per
+    // stage, times the bottleneck expansion (NetworkBuilder's formula).
+    const EncoderSpec &encoder = spec.encoder;
+    std::optional<int64_t> widest = checkedRound(kBaseWidth * encoder.widthMultiplier);
+    for (size_t stage = 1; widest && stage < encoder.blocksPerStage.size(); ++stage)
+      widest = checkedMul(*widest, 2);
+    if (widest && encoder.block == BlockKind::kBottleneck)
+      widest = checkedMul(*widest, kBottleneckChannelExpansion);
+    std::string widthWhat = "the last stage's channels, round(64 x encoder.width_multiplier " +
+                            formatNumber(encoder.widthMultiplier) + ") x 2^" +
+                            std::to_string(encoder.blocksPerStage.size() - 1) +
+                            (encoder.block == BlockKind::kBottleneck ? " x 4" : "");
+    if (!widest)
+      return tooLarge("encoder.width_multiplier", widthWhat + ",");
+    if (!checkedProduct({*widest, *widest, kConv3x3Taps}))
+      return tooLarge("encoder.width_multiplier",
+                      "the weights of a 3x3 convolution of " + std::to_string(*widest) +
+                          " channels (" + widthWhat + ")");
+    if (!checkedProduct({kViewsPerImage, data.batchSize, *widest, height, width,
+                         static_cast<int64_t>(sizeof(float))}))
+      return tooLarge("data.batch_size",
+                      "an activation's bytes, 2 x data.batch_size " +
+                          std::to_string(data.batchSize) + " x " + std::to_string(*widest) +
+                          " channels x " + viewSize + " x 4,");
+    int64_t inputs = *widest;
+    std::vector<int64_t> dims = spec.head.hiddenDims;
+    dims.push_back(spec.head.outputDim);
+    for (size_t i = 0; i < dims.size(); ++i) {
+      std::string key = i + 1 == dims.size() ? "head.output_dim"
+                                             : "head.hidden_dims[" + std::to_string(i) + "]";
+      if (!checkedProduct({inputs, dims[i], static_cast<int64_t>(sizeof(float))}))
+        return tooLarge(key, "the weights' bytes of the head's layer " + std::to_string(i) +
+                                 ", " + std::to_string(inputs) + " x " +
+                                 std::to_string(dims[i]) + " x 4,");
+      inputs = dims[i];
+    }
     return Status::ok();
   }
 

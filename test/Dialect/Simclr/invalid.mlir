@@ -297,6 +297,24 @@ func.func @nt_xent_temperature(%z: tensor<8x8xf32>) -> tensor<f32> {
 
 // -----
 
+// Issue 14: inf passed `temperature > 0` and reached code generation, which
+// cannot print it.
+func.func @nt_xent_temperature_inf(%z: tensor<8x8xf32>) -> tensor<f32> {
+  // expected-error @+1 {{attribute 'temperature' failed to satisfy constraint: 64-bit float attribute whose value is finite}}
+  %0 = simclr.nt_xent %z {temperature = 0x7FF0000000000000 : f64} : tensor<8x8xf32> -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+func.func @normalize_mean_nan(%x: tensor<2x1x8x8xf32>) -> tensor<2x1x8x8xf32> {
+  // expected-error @+1 {{attribute 'mean' failed to satisfy constraint: f64 dense array attribute whose values are finite}}
+  %0 = simclr.normalize %x {mean = array<f64: 0x7FF8000000000000>, std = array<f64: 0.5>} : tensor<2x1x8x8xf32>
+  return %0 : tensor<2x1x8x8xf32>
+}
+
+// -----
+
 func.func @matmul_contracting(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> tensor<4x8xf32> {
   // expected-error @+1 {{contracting sizes differ: 8 vs 4}}
   %0 = simclr.matmul %a, %b : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>

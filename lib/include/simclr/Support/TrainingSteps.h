@@ -11,8 +11,11 @@
 #ifndef SIMCLR_SUPPORT_TRAININGSTEPS_H
 #define SIMCLR_SUPPORT_TRAININGSTEPS_H
 
+#include "simclr/Support/CheckedMath.h"
+
 #include <cassert>
 #include <cstdint>
+#include <optional>
 
 namespace simclr {
 
@@ -28,6 +31,13 @@ constexpr int64_t stepsPerEpoch(int64_t images, int64_t batchSize) {
 constexpr int64_t stepsForEpochs(int64_t images, int64_t batchSize,
                                  int64_t epochs) {
   return stepsPerEpoch(images, batchSize) * epochs;
+}
+
+/// stepsForEpochs, or nothing when the product does not fit in int64_t
+/// (a user's --epochs or schedule.epochs: callers name it).
+inline std::optional<int64_t> checkedStepsForEpochs(int64_t images, int64_t batchSize,
+                                                    int64_t epochs) {
+  return checkedMul(stepsPerEpoch(images, batchSize), epochs);
 }
 
 } // namespace simclr

@@ -24,7 +24,7 @@ def Simclr_FillOp : Simclr_Op<"fill", [Pure, Simclr_Elementwise]> {
     %one = simclr.fill {value = 1.0 : f64} : tensor<f32>
     ```
   }];
-  let arguments = (ins F64Attr:$value);
+  let arguments = (ins Simclr_FiniteF64Attr:$value);
   let results = (outs Simclr_FloatTensor:$result);
   let assemblyFormat = "attr-dict `:` type($result)";
 }
@@ -163,7 +163,7 @@ def Simclr_BatchNormTrainBackwardOp : Simclr_InferredOp<"batch_norm_train_backwa
   }];
   let arguments = (ins Simclr_FeatureBatch:$grad_output, Simclr_FeatureBatch:$input,
                        Simclr_Vector:$scale, Simclr_Vector:$batch_mean,
-                       Simclr_Vector:$batch_var, F64Attr:$epsilon);
+                       Simclr_Vector:$batch_var, Simclr_FiniteF64Attr:$epsilon);
   let results = (outs Simclr_FeatureBatch:$grad_input, Simclr_Vector:$grad_scale,
                       Simclr_Vector:$grad_shift);
   let assemblyFormat = [{
@@ -239,7 +239,7 @@ def Simclr_L2NormalizeBackwardOp : Simclr_Op<"l2_normalize_backward",
     %gz = simclr.l2_normalize_backward %gu, %z {epsilon = 1.0e-12 : f64} : tensor<16x128xf32>
     ```
   }];
-  let arguments = (ins Simclr_Matrix:$grad_output, Simclr_Matrix:$input, F64Attr:$epsilon);
+  let arguments = (ins Simclr_Matrix:$grad_output, Simclr_Matrix:$input, Simclr_FiniteF64Attr:$epsilon);
   let results = (outs Simclr_Matrix:$grad_input);
   let assemblyFormat = "$grad_output `,` $input attr-dict `:` type($input)";
 }
@@ -260,7 +260,7 @@ def Simclr_NtXentBackwardOp : Simclr_Op<"nt_xent_backward",
     ```
   }];
   let arguments = (ins Simclr_Scalar:$grad_loss, Simclr_Matrix:$embeddings,
-                       F64Attr:$temperature);
+                       Simclr_FiniteF64Attr:$temperature);
   let results = (outs Simclr_Matrix:$grad_embeddings);
   let assemblyFormat = "$grad_loss `,` $embeddings attr-dict `:` type($grad_loss) `,` type($embeddings)";
 }
@@ -278,7 +278,7 @@ def Simclr_MaskedScaledLogSoftmaxBackwardOp : Simclr_Op<"masked_scaled_log_softm
     %gs = simclr.masked_scaled_log_softmax_backward %gl, %l {scale = 2.0 : f64} : tensor<16x16xf32>
     ```
   }];
-  let arguments = (ins Simclr_Matrix:$grad_output, Simclr_Matrix:$result, F64Attr:$scale);
+  let arguments = (ins Simclr_Matrix:$grad_output, Simclr_Matrix:$result, Simclr_FiniteF64Attr:$scale);
   let results = (outs Simclr_Matrix:$grad_input);
   let assemblyFormat = "$grad_output `,` $result attr-dict `:` type($result)";
 }

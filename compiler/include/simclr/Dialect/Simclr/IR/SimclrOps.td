@@ -38,7 +38,19 @@ def Simclr_PositivePair : ConfinedAttr<DenseI64ArrayAttr,
     [DenseArrayCount<2>, DenseArrayStrictlyPositive<DenseI64ArrayAttr>]>;
 def Simclr_NonNegativePair : ConfinedAttr<DenseI64ArrayAttr,
     [DenseArrayCount<2>, DenseArrayNonNegative<DenseI64ArrayAttr>]>;
-def Simclr_F64Range : ConfinedAttr<DenseF64ArrayAttr, [DenseArrayCount<2>]>;
+// Float attributes are finite (issue 14): the emitters print each one as a
+// C++ or CUDA literal and inf/nan have none. validateSpec keeps specs from
+// producing them; these constraints refuse hand-written or built IR.
+def Simclr_FiniteF64Attr : ConfinedAttr<F64Attr, [AttrConstraint<
+    CPred<"::llvm::cast<::mlir::FloatAttr>($_self).getValue().isFinite()">,
+    "whose value is finite">]>;
+def Simclr_FiniteF64Values : AttrConstraint<
+    CPred<"::llvm::all_of(::llvm::cast<::mlir::DenseF64ArrayAttr>($_self).asArrayRef(), "
+          "[](double v) { return ::llvm::APFloat(v).isFinite(); })">,
+    "whose values are finite">;
+def Simclr_FiniteF64Array : ConfinedAttr<DenseF64ArrayAttr, [Simclr_FiniteF64Values]>;
+def Simclr_F64Range : ConfinedAttr<DenseF64ArrayAttr,
+    [DenseArrayCount<2>, Simclr_FiniteF64Values]>;
 
 class Simclr_Op<string mnemonic, list<Trait> traits = []>
     : Op<Simclr_Dialect, mnemonic, traits>;
@@ -166,7 +178,7 @@ def Simclr_HorizontalFlipOp : Simclr_Op<"horizontal_flip",
     %y = simclr.horizontal_flip %key, %x {p = 5.000000e-01 : f64} : tensor<8x3x32x32xf32>
     ```
   }];
-  let arguments = (ins Simclr_RngKeyType:$key, Simclr_ImageBatch:$input, F64Attr:$p);
+  let arguments = (ins Simclr_RngKeyType:$key, Simclr_ImageBatch:$input, Simclr_FiniteF64Attr:$p);
   let results = (outs Simclr_ImageBatch:$result);
   let assemblyFormat = "$key `,` $input attr-dict `:` type($input)";
   let hasVerifier = 1;
@@ -197,8 +209,8 @@ def Simclr_ColorJitterOp : Simclr_Op<"color_jitter",
     ```
   }];
   let arguments = (ins Simclr_RngKeyType:$key, Simclr_ImageBatch:$input,
-                       F64Attr:$brightness, F64Attr:$contrast,
-                       F64Attr:$saturation, F64Attr:$hue, F64Attr:$p);
+                       Simclr_FiniteF64Attr:$brightness, Simclr_FiniteF64Attr:$contrast,
+                       Simclr_FiniteF64Attr:$saturation, Simclr_FiniteF64Attr:$hue, Simclr_FiniteF64Attr:$p);
   let results = (outs Simclr_ImageBatch:$result);
   let assemblyFormat = "$key `,` $input attr-dict `:` type($input)";
   let hasVerifier = 1;
@@ -218,7 +230,7 @@ def Simclr_RandomGrayscaleOp : Simclr_Op<"random_grayscale",
     %y = simclr.random_grayscale %key, %x {p = 2.0e-01 : f64} : tensor<8x3x32x32xf32>
     ```
   }];
-  let arguments = (ins Simclr_RngKeyType:$key, Simclr_ImageBatch:$input, F64Attr:$p);
+  let arguments = (ins Simclr_RngKeyType:$key, Simclr_ImageBatch:$input, Simclr_FiniteF64Attr:$p);
   let results = (outs Simclr_ImageBatch:$result);
   let assemblyFormat = "$key `,` $input attr-dict `:` type($input)";
   let hasVerifier = 1;
@@ -243,7 +255,7 @@ def Simclr_GaussianBlurOp : Simclr_Op<"gaussian_blur",
     ```
   }];
   let arguments = (ins Simclr_RngKeyType:$key, Simclr_ImageBatch:$input,
-                       I64Attr:$kernel_size, Simclr_F64Range:$sigma, F64Attr:$p);
+                       I64Attr:$kernel_size, Simclr_F64Range:$sigma, Simclr_FiniteF64Attr:$p);
   let results = (outs Simclr_ImageBatch:$result);
   let assemblyFormat = "$key `,` $input attr-dict `:` type($input)";
   let hasVerifier = 1;
@@ -261,8 +273,8 @@ def Simclr_NormalizeOp : Simclr_Op<"normalize",
     %y = simclr.normalize %x {mean = array<f64: 0.286>, std = array<f64: 0.353>} : tensor<8x1x28x28xf32>
     ```
   }];
-  let arguments = (ins Simclr_ImageBatch:$input, DenseF64ArrayAttr:$mean,
-                       DenseF64ArrayAttr:$std);
+  let arguments = (ins Simclr_ImageBatch:$input, Simclr_FiniteF64Array:$mean,
+                       Simclr_FiniteF64Array:$std);
   let results = (outs Simclr_ImageBatch:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let hasVerifier = 1;
@@ -325,7 +337,7 @@ def Simclr_BatchNormTrainOp : Simclr_InferredOp<"batch_norm_train",
     ```
   }];
   let arguments = (ins Simclr_FeatureBatch:$input, Simclr_Vector:$scale,
-                       Simclr_Vector:$shift, F64Attr:$epsilon);
+                       Simclr_Vector:$shift, Simclr_FiniteF64Attr:$epsilon);
   let results = (outs Simclr_FeatureBatch:$output, Simclr_Vector:$batch_mean,
                       Simclr_Vector:$batch_var);
   let assemblyFormat = "$input `,` $scale `,` $shift attr-dict `:` functional-type(operands, results)";
@@ -349,7 +361,7 @@ def Simclr_BatchNormInferenceOp : Simclr_Op<"batch_norm_inference",
   }];
   let arguments = (ins Simclr_FeatureBatch:$input, Simclr_Vector:$scale,
                        Simclr_Vector:$shift, Simclr_Vector:$mean,
-                       Simclr_Vector:$variance, F64Attr:$epsilon);
+                       Simclr_Vector:$variance, Simclr_FiniteF64Attr:$epsilon);
   let results = (outs Simclr_FeatureBatch:$output);
   let assemblyFormat = [{
     $input `,` $scale `,` $shift `,` $mean `,` $variance attr-dict `:` type($input) `,` type($scale)
@@ -377,7 +389,7 @@ def Simclr_RunningStatsUpdateOp : Simclr_Op<"running_stats_update",
   }];
   let arguments = (ins Simclr_Vector:$running_mean, Simclr_Vector:$running_var,
                        Simclr_Vector:$batch_mean, Simclr_Vector:$batch_var,
-                       F64Attr:$momentum, I64Attr:$count);
+                       Simclr_FiniteF64Attr:$momentum, I64Attr:$count);
   let results = (outs Simclr_Vector:$new_mean, Simclr_Vector:$new_var);
   let assemblyFormat = [{
     $running_mean `,` $running_var `,` $batch_mean `,` $batch_var attr-dict `:` type($running_mean)
@@ -530,7 +542,7 @@ def Simclr_L2NormalizeOp : Simclr_Op<"l2_normalize",
     %y = simclr.l2_normalize %z {epsilon = 1.0e-12 : f64} : tensor<16x128xf32>
     ```
   }];
-  let arguments = (ins Simclr_Matrix:$input, F64Attr:$epsilon);
+  let arguments = (ins Simclr_Matrix:$input, Simclr_FiniteF64Attr:$epsilon);
   let results = (outs Simclr_Matrix:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let hasVerifier = 1;
@@ -559,7 +571,7 @@ def Simclr_NtXentOp : Simclr_InferredOp<"nt_xent",
     %loss = simclr.nt_xent %z {temperature = 5.0e-01 : f64} : tensor<16x128xf32> -> tensor<f32>
     ```
   }];
-  let arguments = (ins Simclr_Matrix:$embeddings, F64Attr:$temperature);
+  let arguments = (ins Simclr_Matrix:$embeddings, Simclr_FiniteF64Attr:$temperature);
   let results = (outs Simclr_Scalar:$loss);
   let assemblyFormat = "$embeddings attr-dict `:` type($embeddings) `->` type($loss)";
   let hasVerifier = 1;
@@ -601,7 +613,7 @@ def Simclr_MaskedScaledLogSoftmaxOp : Simclr_Op<"masked_scaled_log_softmax",
     %l = simclr.masked_scaled_log_softmax %s {scale = 2.0 : f64} : tensor<16x16xf32>
     ```
   }];
-  let arguments = (ins Simclr_Matrix:$input, F64Attr:$scale);
+  let arguments = (ins Simclr_Matrix:$input, Simclr_FiniteF64Attr:$scale);
   let results = (outs Simclr_Matrix:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let hasVerifier = 1;
@@ -651,7 +663,7 @@ def Simclr_ScaleOp : Simclr_Op<"scale", [DifferentiableOp, Pure, Simclr_Elementw
     %n = simclr.scale %m {factor = -1.0 : f64} : tensor<f32>
     ```
   }];
-  let arguments = (ins Simclr_FloatTensor:$input, F64Attr:$factor);
+  let arguments = (ins Simclr_FloatTensor:$input, Simclr_FiniteF64Attr:$factor);
   let results = (outs Simclr_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
@@ -679,7 +691,7 @@ def Simclr_LrScheduleOp : Simclr_InferredOp<"lr_schedule",
             warmup_steps = 970 : i64, total_steps = 48500 : i64} : tensor<i64> -> tensor<f32>
     ```
   }];
-  let arguments = (ins Simclr_StepTensor:$step, F64Attr:$base_lr, F64Attr:$final_lr,
+  let arguments = (ins Simclr_StepTensor:$step, Simclr_FiniteF64Attr:$base_lr, Simclr_FiniteF64Attr:$final_lr,
                        I64Attr:$warmup_steps, I64Attr:$total_steps);
   let results = (outs Simclr_Scalar:$lr);
   let assemblyFormat = "$step attr-dict `:` type($step) `->` type($lr)";
@@ -703,7 +715,7 @@ def Simclr_SgdUpdateOp : Simclr_Op<"sgd_update",
   }];
   let arguments = (ins Simclr_FloatTensor:$param, Simclr_FloatTensor:$grad,
                        Simclr_FloatTensor:$momentum_buffer, Simclr_Scalar:$lr,
-                       F64Attr:$momentum, F64Attr:$weight_decay);
+                       Simclr_FiniteF64Attr:$momentum, Simclr_FiniteF64Attr:$weight_decay);
   let results = (outs Simclr_FloatTensor:$new_param,
                       Simclr_FloatTensor:$new_momentum_buffer);
   let assemblyFormat = [{
@@ -734,8 +746,8 @@ def Simclr_AdamWUpdateOp : Simclr_Op<"adamw_update",
   let arguments = (ins Simclr_FloatTensor:$param, Simclr_FloatTensor:$grad,
                        Simclr_FloatTensor:$exp_avg, Simclr_FloatTensor:$exp_avg_sq,
                        Simclr_Scalar:$lr, Simclr_StepTensor:$step,
-                       F64Attr:$beta1, F64Attr:$beta2, F64Attr:$epsilon,
-                       F64Attr:$weight_decay);
+                       Simclr_FiniteF64Attr:$beta1, Simclr_FiniteF64Attr:$beta2, Simclr_FiniteF64Attr:$epsilon,
+                       Simclr_FiniteF64Attr:$weight_decay);
   let results = (outs Simclr_FloatTensor:$new_param, Simclr_FloatTensor:$new_exp_avg,
                       Simclr_FloatTensor:$new_exp_avg_sq);
   let assemblyFormat = [{
@@ -766,8 +778,8 @@ def Simclr_LarsUpdateOp : Simclr_Op<"lars_update",
   }];
   let arguments = (ins Simclr_FloatTensor:$param, Simclr_FloatTensor:$grad,
                        Simclr_FloatTensor:$momentum_buffer, Simclr_Scalar:$lr,
-                       F64Attr:$momentum, F64Attr:$weight_decay,
-                       F64Attr:$trust_coefficient, BoolAttr:$layer_adaptation);
+                       Simclr_FiniteF64Attr:$momentum, Simclr_FiniteF64Attr:$weight_decay,
+                       Simclr_FiniteF64Attr:$trust_coefficient, BoolAttr:$layer_adaptation);
   let results = (outs Simclr_FloatTensor:$new_param,
                       Simclr_FloatTensor:$new_momentum_buffer);
   let assemblyFormat = [{
