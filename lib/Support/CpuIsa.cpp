@@ -38,6 +38,25 @@ std::string_view cpuIsaLevelFeatures(CpuIsaLevel level) {
 
 bool hostSupportsCpuIsaLevel(CpuIsaLevel level) {
   __builtin_cpu_init();
+#if defined(__clang__) && __clang_major__ < 15
+  // clang 14 (the fuzz build, fuzz/) knows no level names: check the
+  // features cpuIsaLevelFeatures() names.
+  switch (level) {
+  case CpuIsaLevel::kX86_64_v2:
+    return __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt");
+  case CpuIsaLevel::kX86_64_v3:
+    return hostSupportsCpuIsaLevel(CpuIsaLevel::kX86_64_v2) &&
+           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("bmi2");
+  case CpuIsaLevel::kX86_64_v4:
+    return hostSupportsCpuIsaLevel(CpuIsaLevel::kX86_64_v3) &&
+           __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512cd") &&
+           __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl");
+  }
+#else
   switch (level) {
   case CpuIsaLevel::kX86_64_v2:
     return __builtin_cpu_supports("x86-64-v2");
@@ -46,6 +65,7 @@ bool hostSupportsCpuIsaLevel(CpuIsaLevel level) {
   case CpuIsaLevel::kX86_64_v4:
     return __builtin_cpu_supports("x86-64-v4");
   }
+#endif
   return false;
 }
 
