@@ -8,7 +8,8 @@
 //  - threadIdx, blockIdx, blockDim, gridDim are globals the emulator sets.
 //  - The threads of a block are fibers (ucontext) on the calling thread,
 //    run in turn: each runs until __syncthreads() or its end, then the next
-//    one. Deterministic, and far cheaper than an OS thread per CUDA thread
+//    one (alternately first to last and last to first). Deterministic,
+//    and far cheaper than an OS thread per CUDA thread
 //    (a block has 256). A barrier that some threads of a block skip (which
 //    deadlocks or corrupts on a GPU) is reported as an error.
 //  - The CUDA intrinsics the templates use, in terms of <cmath>.
@@ -79,8 +80,16 @@ public:
       fibers_[t].uc_link = &scheduler_;
       makecontext(&fibers_[t], &BlockRunner::fiberEntry, 0);
     }
+    // Between two barriers the threads run in turn, first to last, then
+    // last to first after the next barrier: a shared-memory read that is
+    // missing a barrier after (or before) its write sees the wrong value
+    // in one of the two orders.
+    // Odd blocks start last to first, so that either order meets each
+    // barrier of a template in some block.
+    bool lastFirst = (blockIdx.x + blockIdx.y + blockIdx.z) % 2 == 1;
     for (;;) {
-      for (int t = 0; t < threads; ++t) {
+      for (int k = 0; k < threads; ++k) {
+        const int t = lastFirst ? threads - 1 - k : k;
         if (states_[t] == State::kDone)
           continue;
         current_ = t;
@@ -102,6 +111,7 @@ public:
                                std::to_string(blockIdx.z) + ")");
       for (State &state : states_)
         state = State::kReady;
+      lastFirst = !lastFirst;
     }
   }
 

@@ -5,12 +5,13 @@
 // emitter has already copied old buffers to new ones where they differ)
 // and every phase updates in place. Segments are cut into
 // kOptimizerChunkElements chunks numbered in segment order, one block per
-// chunk (block-stride); each thread finds its chunk's segment by scanning
-// the table, which is short (one entry per parameter tensor), instead of
-// keeping the CPU's first-chunk table. AdamW and SGD are one phase; LARS
-// takes three: per-chunk squared norms in double, per-segment norms (chunks
-// added in order, one thread per segment) and learning rates, the update.
-// Per-element math is the CPU's, in float. Conventions are in Common.cuh.
+// chunk (block-stride); one thread of the block finds the chunk's segment
+// by scanning the table, which is short (one entry per parameter tensor),
+// instead of keeping the CPU's first-chunk table. AdamW and SGD are one phase;
+// LARS takes three: per-chunk squared norms in double, per-segment norms
+// (chunks added in order, one thread per segment) and learning rates, the
+// update. Per-element math is the CPU's, in float. Conventions are in
+// Common.cuh.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SIMCLR_KERNELS_CUDA_OPTIMIZERS_CUH
@@ -77,13 +78,27 @@ __device__ inline OptimizerChunk optimizerChunk(const OptimizerSegment *segs,
   return {count, 0, 0};
 }
 
-/// Calls f(chunkNumber, chunk) for this block's chunks.
+/// Calls f(chunkNumber, chunk) for this block's chunks. Thread 0 scans
+/// the table (which the generated kernel holds in each thread's local
+/// memory) and hands the chunk to the block through shared memory.
 template <typename F>
 __device__ inline void forEachOptimizerChunk(const OptimizerSegment *segs,
                                              int64_t count, F f) {
-  const int64_t total = optimizerTotalChunks(segs, count);
-  for (int64_t chunk = blockIdx.x; chunk < total; chunk += gridDim.x)
-    f(chunk, optimizerChunk(segs, count, chunk));
+  __shared__ int64_t total;
+  __shared__ OptimizerChunk current;
+  if (threadIdx.x == 0)
+    total = optimizerTotalChunks(segs, count);
+  __syncthreads();
+  const int64_t chunks = total;
+  for (int64_t chunk = blockIdx.x; chunk < chunks; chunk += gridDim.x) {
+    if (threadIdx.x == 0)
+      current = optimizerChunk(segs, count, chunk);
+    __syncthreads();
+    const OptimizerChunk mine = current;
+    // Every thread has its copy before thread 0 writes the next one.
+    __syncthreads();
+    f(chunk, mine);
+  }
 }
 
 } // namespace detail
