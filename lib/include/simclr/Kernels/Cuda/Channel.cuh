@@ -6,8 +6,8 @@
 // (X = 1 NCHW, X = c NHWC). Per-channel statistics take three phases:
 //  0. partial sums per (Scratch.h row block, channel) in double, written to
 //     the workspace as the CPU writes them. NHWC (and hw = 1) reads
-//     channels-inner: a block covers kChannelTile neighbouring channels of
-//     a row block, its threads along channels then positions, so a warp
+//     channels-inner: a block covers kChannelTile (or c) neighbouring channels
+//     of a row block, its threads along channels then positions, so a warp
 //     reads 128 contiguous bytes; NCHW gives a block one (row block,
 //     channel) and its threads run along positions.
 //  1. one thread per channel combines the row blocks in order (as the CPU)
@@ -57,17 +57,20 @@ __device__ inline void channelPartialSums(int64_t n, int64_t c, int64_t hw,
   const int64_t rowBlocks = statisticsRowBlocks(n, hw);
   const int t = static_cast<int>(threadIdx.x);
   if (statisticsChannelsInner(X, c, hw)) {
-    // Element (position p = r * hw + s, ch) is at p * c + ch.
-    const int64_t tiles = kernels::ceilDiv(c, kChannelTile);
-    const int lane = t % kChannelTile;
-    const int group = t / kChannelTile;
-    const int groups = static_cast<int>(blockDim.x) / kChannelTile;
+    // Element (position p = r * hw + s, ch) is at p * c + ch. A tile is
+    // kChannelTile channels, or all c when fewer, so that with 16 channels
+    // the block still reads 256 contiguous floats (16 positions at once).
+    const int width = c < kChannelTile ? static_cast<int>(c) : kChannelTile;
+    const int64_t tiles = kernels::ceilDiv(c, width);
+    const int lane = t % width;
+    const int group = t / width;
+    const int groups = static_cast<int>(blockDim.x) / width;
     for (int64_t block = blockIdx.x; block < rowBlocks * tiles;
          block += gridDim.x) {
       const int64_t rowBlock = block / tiles;
-      const int64_t ch = (block % tiles) * kChannelTile + lane;
+      const int64_t ch = (block % tiles) * width + lane;
       double accA = 0, accB = 0;
-      if (ch < c) {
+      if (ch < c && group < groups) {
         const double k = shift(ch);
         const int64_t end = minIndex(n, (rowBlock + 1) * rows) * hw;
         for (int64_t p = rowBlock * rows * hw + group; p < end; p += groups) {
@@ -81,8 +84,8 @@ __device__ inline void channelPartialSums(int64_t n, int64_t c, int64_t hw,
       if (group == 0 && ch < c) {
         double totalA = 0, totalB = 0;
         for (int g = 0; g < groups; ++g) {
-          totalA += sumsA[g * kChannelTile + lane];
-          totalB += sumsB[g * kChannelTile + lane];
+          totalA += sumsA[g * width + lane];
+          totalB += sumsB[g * width + lane];
         }
         partial[(rowBlock * c + ch) * 2] = totalA;
         partial[(rowBlock * c + ch) * 2 + 1] = totalB;
