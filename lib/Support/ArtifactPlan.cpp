@@ -440,7 +440,46 @@ Expected<std::string> sha256OfFile(const std::string &path) {
 }
 
 std::string planIdentity(const Plan &plan) {
-  std::string text = canonicalBody(bodyToJson(plan)) + plan.library.sha256;
+  // What a checkpoint holds and what it means: each state tensor's name,
+  // kind, dtype, shape and memory layout, in order. Not the target, the
+  // architecture, the schedule or the library: a GPU run's checkpoint
+  // resumes on the CPU artifact of the same spec (issue 12).
+  Json state = Json::array();
+  for (const StateTensor &t : plan.state) {
+    const Buffer *b = plan.findBuffer(t.buffer);
+    state.push_back({{"name", t.name},
+                     {"kind", t.kind},
+                     {"dtype", b ? dtypeName(b->dtype) : ""},
+                     {"shape", b ? b->shape : std::vector<int64_t>()},
+                     {"layout", b ? layoutName(b->layout) : ""}});
+  }
+  std::string text = dumpJson({{"state_layout", std::move(state)}});
+  return sha256Hex(text.data(), text.size());
+}
+
+std::string kernelBindingDigest(const Plan &plan) {
+  std::set<std::string> bindings;
+  for (const Program &program : plan.programs)
+    for (const ScheduleEntry &entry : program.schedule) {
+      if (entry.kind != EntryKind::kKernel)
+        continue;
+      std::string line = entry.name + "(" + std::to_string(entry.numInputs) + "," +
+                         std::to_string(entry.numOutputs);
+      for (int64_t id : entry.operands) {
+        const Buffer *b = plan.findBuffer(id);
+        line += ";";
+        if (!b)
+          continue;
+        line += std::string(dtypeName(b->dtype)) + "[";
+        for (size_t i = 0; i < b->shape.size(); ++i)
+          line += (i ? "," : "") + std::to_string(b->shape[i]);
+        line += "]" + std::string(layoutName(b->layout));
+      }
+      bindings.insert(line + ")");
+    }
+  std::string text;
+  for (const std::string &line : bindings)
+    text += line + "\n";
   return sha256Hex(text.data(), text.size());
 }
 
@@ -589,7 +628,6 @@ Status writePlanFile(const Plan &plan, const std::string &path) {
     return valid.withContext(path);
   Json body = bodyToJson(plan);
   std::string bodyText = canonicalBody(body);
-  std::string identity = bodyText + plan.library.sha256;
   // Written by hand so the header fields come first (a Json object would
   // sort "body" before them); indented for people reading the artifact. The
   // checksum covers the body's canonical compact dump, not these bytes.
@@ -597,7 +635,7 @@ Status writePlanFile(const Plan &plan, const std::string &path) {
   std::string text =
       "{\n \"format\": " + Json(kPlanFormatName).dump() +
       ",\n \"version\": " + std::to_string(plan.formatVersion) +
-      ",\n \"identity\": \"" + sha256Hex(identity.data(), identity.size()) +
+      ",\n \"identity\": \"" + planIdentity(plan) +
       "\",\n \"sha256\": \"" + sha256Hex(bodyText.data(), bodyText.size()) +
       "\",\n \"body\": " + dumpJson(body, kIndent) + "\n}\n";
   return writeFileAtomically(path, text.data(), text.size());
@@ -614,6 +652,10 @@ Expected<Plan> readPlanFile(const std::string &path) {
     return dataLoss(path + ": byte " + std::to_string(e.byte) +
                     ": not valid JSON (" + jsonReason(e.what()) +
                     "); the file is truncated or corrupt");
+  } catch (const Json::exception &e) {
+    // A number beyond double's range (out_of_range.406) has no byte offset.
+    return dataLoss(path + ": not valid JSON (" + jsonReason(e.what()) +
+                    "); the file is corrupt");
   }
   try {
     if (!file.is_object())

@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 #include "simclr/Support/Safetensors.h"
 
+#include "simclr/Support/ArtifactPlan.h"
 #include "simclr/Support/FileIO.h"
 
 #include <nlohmann/json.hpp>
@@ -314,6 +315,14 @@ Expected<Json> parseHeaderJson(const std::string &file, const char *text,
                     " is not valid JSON (error near file byte " +
                     std::to_string(kLengthPrefixBytes + e.byte - 1) +
                     "): " + escapeBytes(what));
+  } catch (const Json::exception &e) {
+    // A number beyond double's range (out_of_range.406) has no byte offset.
+    std::string what = e.what();
+    size_t reason = what.find("] ");
+    if (reason != std::string::npos)
+      what = what.substr(reason + 2);
+    return dataLoss(file + ": " + headerRange + " is not valid JSON: " +
+                    escapeBytes(what));
   }
   // A second, linear pass; the text is known to be valid JSON by now.
   DuplicateKeyFinder finder;
@@ -462,6 +471,33 @@ Status SafetensorsReader::read(const std::string &name, DType expected,
   return Status::ok();
 }
 
+Status SafetensorsReader::verifyChecksum(const std::string &name,
+                                         bool required) const {
+  const TensorInfo *info = find(name);
+  if (!info)
+    return notFound(displayName_ + ": no tensor named " + singleQuoted(name));
+  auto it = metadata_.find(kTensorChecksumPrefix + name);
+  if (it == metadata_.end())
+    return required ? dataLoss(displayName_ + ": tensor " + singleQuoted(name) +
+                               " has no checksum (metadata '" +
+                               kTensorChecksumPrefix + name + "')")
+                    : Status::ok();
+  std::string actual =
+      artifact::sha256Hex(bytes_.data() + info->byteOffset, info->byteSize);
+  if (actual != it->second)
+    return dataLoss(displayName_ + ": tensor " + singleQuoted(name) + ": bytes " +
+                    formatRange(info->byteOffset, info->byteOffset + info->byteSize) +
+                    " have SHA-256 " + actual + ", the metadata records " +
+                    it->second + "; the file is corrupt");
+  return Status::ok();
+}
+
+Status SafetensorsReader::verifyChecksums(bool required) const {
+  for (const TensorInfo &info : tensors_)
+    SIMCLR_RETURN_IF_ERROR(verifyChecksum(info.name, required));
+  return Status::ok();
+}
+
 Expected<const uint8_t *>
 SafetensorsReader::data(const std::string &name) const {
   const TensorInfo *info = find(name);
@@ -510,6 +546,12 @@ Status SafetensorsWriter::add(const std::string &name, DType dtype,
 void SafetensorsWriter::setMetadata(const std::string &key,
                                     const std::string &value) {
   metadata_[key] = value;
+}
+
+void SafetensorsWriter::recordChecksums() {
+  for (const PendingTensor &tensor : tensors_)
+    metadata_[kTensorChecksumPrefix + tensor.name] =
+        artifact::sha256Hex(tensor.bytes.data(), tensor.bytes.size());
 }
 
 Expected<std::vector<uint8_t>> SafetensorsWriter::buildPreamble() const {

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <functional>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -394,28 +395,28 @@ Status Executor::initializeState(uint64_t seed) {
   return Status::ok();
 }
 
-Status Executor::loadState(const std::string &path, bool parametersOnly) {
-  Expected<SafetensorsReader> reader = SafetensorsReader::open(path);
-  if (!reader)
-    return reader.takeStatus();
-  const Plan &plan = impl_->plan();
+namespace {
+/// What Executor::checkStateFile and loadState check: every state tensor
+/// (or only parameters and running statistics) present with the plan's
+/// dtype and shape, no tensor the plan lacks, and each tensor's data
+/// checksum where the file records one (SafetensorsReader::verifyChecksum).
+Status checkStateTensors(const SafetensorsReader &reader, const std::string &path,
+                         const Plan &plan,
+                         const std::function<const Buffer &(int64_t)> &bufferOf,
+                         bool parametersOnly) {
   std::set<std::string> known;
   for (const artifact::StateTensor &t : plan.state)
     known.insert(t.name);
-  for (const TensorInfo &info : reader->tensors())
+  for (const TensorInfo &info : reader.tensors())
     if (!known.count(info.name))
       return invalidArgument(path + ": tensor " + quoted(info.name) +
                              " is not a state tensor of this artifact");
-  auto selected = [&](const artifact::StateTensor &t) {
-    return !parametersOnly || t.kind == value_kind::kParameter ||
-           t.kind == value_kind::kRunningStat;
-  };
-  // Check everything first, so a bad file leaves the state untouched.
   for (const artifact::StateTensor &t : plan.state) {
-    if (!selected(t))
+    if (parametersOnly && t.kind != value_kind::kParameter &&
+        t.kind != value_kind::kRunningStat)
       continue;
-    const Buffer &b = *impl_->buffers.at(t.buffer);
-    const TensorInfo *info = reader->find(t.name);
+    const Buffer &b = bufferOf(t.buffer);
+    const TensorInfo *info = reader.find(t.name);
     if (!info)
       return notFound(path + ": missing state tensor " + quoted(t.name));
     if (info->dtype != b.dtype || info->shape != b.shape)
@@ -423,7 +424,35 @@ Status Executor::loadState(const std::string &path, bool parametersOnly) {
                              dtypeName(b.dtype) + " " + formatShape(b.shape) +
                              ", found " + dtypeName(info->dtype) + " " +
                              formatShape(info->shape));
+    SIMCLR_RETURN_IF_ERROR(reader.verifyChecksum(t.name));
   }
+  return Status::ok();
+}
+} // namespace
+
+Status Executor::checkStateFile(const std::string &path, bool parametersOnly) const {
+  Expected<SafetensorsReader> reader = SafetensorsReader::open(path);
+  if (!reader)
+    return reader.takeStatus();
+  return checkStateTensors(*reader, path, impl_->plan(),
+                           [&](int64_t id) -> const Buffer & { return *impl_->buffers.at(id); },
+                           parametersOnly);
+}
+
+Status Executor::loadState(const std::string &path, bool parametersOnly) {
+  Expected<SafetensorsReader> reader = SafetensorsReader::open(path);
+  if (!reader)
+    return reader.takeStatus();
+  const Plan &plan = impl_->plan();
+  auto selected = [&](const artifact::StateTensor &t) {
+    return !parametersOnly || t.kind == value_kind::kParameter ||
+           t.kind == value_kind::kRunningStat;
+  };
+  // Check everything first, so a bad file leaves the state untouched.
+  SIMCLR_RETURN_IF_ERROR(checkStateTensors(
+      *reader, path, plan,
+      [&](int64_t id) -> const Buffer & { return *impl_->buffers.at(id); },
+      parametersOnly));
   for (const artifact::StateTensor &t : plan.state) {
     if (!selected(t))
       continue;
@@ -456,6 +485,8 @@ Status Executor::saveState(
     if (!status)
       return status.withContext(path);
   }
+  // A flipped byte in a checkpoint must not resume silently.
+  writer.recordChecksums();
   return writer.writeAtomically(path);
 }
 

@@ -188,7 +188,11 @@ Expected<CheckpointInfo> readCheckpointInfo(const std::string &path) {
   Expected<SafetensorsReader> reader = SafetensorsReader::open(path);
   if (!reader)
     return reader.takeStatus();
-  return checkpointInfoFromMetadata(path, reader->metadata());
+  Expected<CheckpointInfo> info = checkpointInfoFromMetadata(path, reader->metadata());
+  if (!info)
+    return info;
+  SIMCLR_RETURN_IF_ERROR(reader->verifyChecksums(/*required=*/true));
+  return info;
 }
 
 Expected<std::optional<CheckpointInfo>>
@@ -201,6 +205,7 @@ readCheckpointInfoIfPresent(const std::string &path) {
   Expected<CheckpointInfo> info = checkpointInfoFromMetadata(path, reader->metadata());
   if (!info)
     return info.takeStatus();
+  SIMCLR_RETURN_IF_ERROR(reader->verifyChecksums(/*required=*/true));
   return std::optional<CheckpointInfo>(std::move(*info));
 }
 
@@ -263,14 +268,24 @@ Status checkCheckpointIdentity(const CheckpointInfo &info,
                                const std::string &identity) {
   if (info.artifactIdentity == identity)
     return Status::ok();
-  return invalidArgument(info.path + ": written by artifact " +
-                         info.artifactIdentity + ", this artifact is " + identity +
+  return invalidArgument(info.path + ": written for network " +
+                         info.artifactIdentity + ", this artifact's network is " +
+                         identity +
                          "; resume in a new run directory or pass the matching "
                          "artifact");
 }
 
 Status loadCheckpoint(StepModel &model, const CheckpointInfo &info) {
-  SIMCLR_RETURN_IF_ERROR(checkCheckpointIdentity(info, model.identity()));
+  Status sameNetwork = checkCheckpointIdentity(info, model.identity());
+  if (!sameNetwork) {
+    // Name what differs where the tensors show it (a width, a tensor more).
+    Status tensors = model.checkStateFile(info.path);
+    if (!tensors)
+      return invalidArgument(tensors.message() +
+                             "; the checkpoint is of another network: resume in a "
+                             "new run directory or pass the matching artifact");
+    return sameNetwork;
+  }
   return model.loadState(info.path);
 }
 

@@ -22,6 +22,10 @@ Status ExecutorModel::loadState(const std::string &path) {
   return executor.loadState(path);
 }
 
+Status ExecutorModel::checkStateFile(const std::string &path) const {
+  return executor.checkStateFile(path);
+}
+
 std::string ExecutorModel::identity() const {
   return executor.artifact().identity();
 }

@@ -166,11 +166,6 @@ int evaluateCheckpoint(Arguments &args) {
       runtime::Artifact::load(args.artifactDir);
   if (!artifact)
     return kTool.fail(artifact.status().message());
-  if (info && (*artifact)->identity() != info->artifactIdentity)
-    return kTool.fail(args.checkpoint + ": written by artifact " + info->artifactIdentity +
-                      ", but " + args.artifactDir + " is artifact " +
-                      (*artifact)->identity() + "; pass the artifact that trained it with "
-                      "--artifact");
   Expected<TrainingConfig> config = trainingConfigFromPlan((*artifact)->plan());
   if (!config)
     return kTool.fail(args.artifactDir + ": " + config.status().message());
@@ -213,6 +208,16 @@ int evaluateCheckpoint(Arguments &args) {
       runtime::Executor::create(*artifact, executorOptions);
   if (!executor)
     return kTool.fail(executor.status().message());
+  // The identity is the network's state layout, so a checkpoint of the same
+  // spec evaluates on any target's artifact; another network is refused,
+  // naming the first tensor that differs where the tensors show it.
+  if (info && (*artifact)->identity() != info->artifactIdentity) {
+    Status tensors = (*executor)->checkStateFile(args.checkpoint);
+    return kTool.fail((tensors ? args.checkpoint : tensors.message()) +
+                      ": written for network " + info->artifactIdentity + ", but " +
+                      args.artifactDir + " is network " + (*artifact)->identity() +
+                      "; pass the artifact that trained it with --artifact");
+  }
   if (Status status = (*executor)->loadState(args.checkpoint, /*parametersOnly=*/true);
       !status.isOk())
     return kTool.fail(status.message());

@@ -135,10 +135,23 @@ TEST(RuntimeExecutorPlanTest, RoundTripsEveryField) {
     EXPECT_EQ(a.schedule[i].attrs, e.schedule[i].attrs) << "entry " << i;
   }
   EXPECT_EQ(artifact::planIdentity(*read), artifact::planIdentity(plan));
-  // The identity covers the library: another library, another identity.
-  Plan other = plan;
-  other.library.sha256 = std::string(64, '0');
-  EXPECT_NE(artifact::planIdentity(other), artifact::planIdentity(plan));
+  // The identity is the state layout (issue 12): another library or
+  // architecture keeps it; another width of a state tensor, or another
+  // state tensor, changes it.
+  Plan otherCode = plan;
+  otherCode.library.sha256 = std::string(64, '0');
+  otherCode.library.architecture = "x86-64-v2";
+  otherCode.programs[0].schedule.pop_back();
+  EXPECT_EQ(artifact::planIdentity(otherCode), artifact::planIdentity(plan));
+  ASSERT_FALSE(plan.state.empty());
+  Plan wider = plan;
+  for (artifact::Buffer &b : wider.buffers)
+    if (b.id == wider.state[0].buffer)
+      b.shape.back() += 1;
+  EXPECT_NE(artifact::planIdentity(wider), artifact::planIdentity(plan));
+  Plan renamed = plan;
+  renamed.state[0].name += "_other";
+  EXPECT_NE(artifact::planIdentity(renamed), artifact::planIdentity(plan));
 }
 
 TEST(RuntimeExecutorPlanTest, LoadsAndResolvesKernels) {

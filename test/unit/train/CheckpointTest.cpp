@@ -112,6 +112,50 @@ TEST(TrainCheckpoint, TruncatedNewestFallsBackToThePreviousOne) {
   EXPECT_EQ(scan->unreadable, std::vector<std::string>{newest});
 }
 
+// Issue 14: a flipped data byte used to resume silently. Every tensor's
+// SHA-256 is in the metadata and checked on read; the scan falls back.
+TEST(TrainCheckpoint, FlippedDataByteIsFoundAndSkipped) {
+  ScratchDir run;
+  FakeModel model;
+  ASSERT_TRUE(writeCheckpoint(run.path(), model, infoAt(3)));
+  ASSERT_TRUE(writeCheckpoint(run.path(), model, infoAt(4)));
+  std::string newest = checkpointPath(run.path(), 4);
+  Expected<std::vector<uint8_t>> bytes = readFile(newest);
+  ASSERT_TRUE(bytes);
+  // The last byte is tensor data (the header comes first).
+  bytes->back() ^= 0x01;
+  ASSERT_TRUE(writeFileAtomically(newest, bytes->data(), bytes->size()));
+
+  Expected<CheckpointInfo> direct = readCheckpointInfo(newest);
+  ASSERT_FALSE(direct);
+  EXPECT_EQ(direct.status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(direct.status().message().rfind(newest + ": tensor 'p': bytes [", 0), 0u)
+      << direct.status().message();
+  EXPECT_NE(direct.status().message().find("the file is corrupt"), std::string::npos);
+
+  Expected<CheckpointScan> scan = findLatestCheckpoint(run.path());
+  ASSERT_TRUE(scan) << scan.status().toString();
+  ASSERT_TRUE(scan->latest);
+  EXPECT_EQ(scan->latest->step, 3);
+  EXPECT_EQ(scan->unreadable, std::vector<std::string>{newest});
+}
+
+TEST(TrainCheckpoint, ChecksumsAreRequired) {
+  ScratchDir run;
+  std::string path = checkpointPath(run.path(), 2);
+  fs::create_directories(checkpointDirectory(run.path()));
+  SafetensorsWriter writer;
+  float value = 1;
+  ASSERT_TRUE(writer.add("p", DType::kF32, {1}, &value));
+  for (const auto &[key, text] : checkpointMetadata(infoAt(2)))
+    writer.setMetadata(key, text);
+  ASSERT_TRUE(writer.writeAtomically(path));
+  Expected<CheckpointInfo> info = readCheckpointInfo(path);
+  ASSERT_FALSE(info);
+  EXPECT_EQ(info.status().message(),
+            path + ": tensor 'p' has no checksum (metadata 'sha256:p')");
+}
+
 TEST(TrainCheckpoint, CorruptHeaderNamesFileAndByte) {
   ScratchDir run;
   FakeModel model;
@@ -153,8 +197,8 @@ TEST(TrainCheckpoint, OtherArtifactIsRefused) {
   ASSERT_FALSE(status.isOk());
   EXPECT_EQ(status.message(),
             written->path +
-                ": written by artifact artifact-aaa, this artifact is artifact-bbb; "
-                "resume in a new run directory or pass the matching artifact");
+                ": written for network artifact-aaa, this artifact's network is "
+                "artifact-bbb; resume in a new run directory or pass the matching artifact");
   EXPECT_EQ(other.parameters[0], -1.0f) << "a refused checkpoint must not be loaded";
 }
 

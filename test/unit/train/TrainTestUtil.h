@@ -98,6 +98,7 @@ public:
                                         padding.data()));
     for (const auto &[key, value] : metadata)
       writer.setMetadata(key, value);
+    writer.recordChecksums();
     return writer.writeAtomically(path);
   }
   Status loadState(const std::string &path) override {

@@ -58,6 +58,13 @@ inline constexpr const char *kFingerprintSymbol =
     "simclr_kernel_library_fingerprint";
 inline constexpr const char *kAbiVersionSymbol =
     "simclr_kernel_library_abi_version";
+/// A CPU library also exports
+///   extern "C" const char *simclr_kernel_library_bindings(void);
+/// returning kernelBindingDigest() of the plan it was compiled with, so the
+/// runtime finds a plan whose kernel entries were renamed or swapped (each
+/// entry still naming an existing kernel, the plan's checksum resealed)
+/// before a kernel runs on operands it was not compiled for.
+inline constexpr const char *kBindingsSymbol = "simclr_kernel_library_bindings";
 
 /// Where a buffer's bytes live.
 enum class BufferRegion {
@@ -198,9 +205,17 @@ struct Plan {
   const Buffer *findBuffer(int64_t id) const;
 };
 
-/// A hash identifying the whole artifact (plan body and kernel library);
-/// checkpoints record it. Computed by writePlanFile and stored.
+/// A hash identifying the network whose state the plan holds: the state
+/// tensors' names, kinds, dtypes, shapes and layouts, nothing of the target
+/// or kernel library, so artifacts of one spec for other targets or
+/// architectures share it. Checkpoints record it. Stored by writePlanFile.
 std::string planIdentity(const Plan &plan);
+
+/// SHA-256 (hex) of the plan's kernel bindings: for every distinct kernel
+/// entry, its name with each operand's dtype, shape and layout and its
+/// input/output counts, sorted. Renaming or swapping kernels in the
+/// schedule changes it unless the swapped kernels take identical operands.
+std::string kernelBindingDigest(const Plan &plan);
 
 /// Checks internal consistency: unique buffer ids, operands name existing
 /// buffers, offsets + bytes inside their region, no two state or input

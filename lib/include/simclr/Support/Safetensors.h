@@ -39,6 +39,9 @@ namespace simclr {
 /// larger length field means a corrupt or hostile file, not a real header.
 inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
 
+/// The metadata key prefix of a tensor's data checksum: "sha256:NAME".
+inline constexpr const char *kTensorChecksumPrefix = "sha256:";
+
 /// Where one tensor lives in a safetensors file.
 struct TensorInfo {
   std::string name;
@@ -91,6 +94,16 @@ public:
   /// so copy with memcpy rather than casting to a typed pointer.
   Expected<const uint8_t *> data(const std::string &name) const;
 
+  /// Checks tensor `name`'s bytes against its SHA-256 in the metadata
+  /// (kTensorChecksumPrefix + name, written by recordChecksums): kDataLoss
+  /// naming the file and tensor when they differ, or when `required` and
+  /// there is no checksum. Files from elsewhere have none and pass unless
+  /// `required`.
+  Status verifyChecksum(const std::string &name, bool required = false) const;
+
+  /// verifyChecksum of every tensor.
+  Status verifyChecksums(bool required = false) const;
+
   /// The name used in messages: the path or the display name.
   const std::string &displayName() const { return displayName_; }
 
@@ -121,6 +134,12 @@ public:
 
   /// Sets metadata entry `key`, replacing an earlier value.
   void setMetadata(const std::string &key, const std::string &value);
+
+  /// Records the SHA-256 of every tensor added so far as metadata
+  /// kTensorChecksumPrefix + name (lower-case hex). The file stays plain
+  /// safetensors (metadata is string -> string); readers of this library
+  /// verify it with verifyChecksum, so a flipped data byte is found.
+  void recordChecksums();
 
   /// Returns the complete file image. Fails with kInvalidArgument if a name,
   /// key or value is not valid UTF-8 (JSON requires it).

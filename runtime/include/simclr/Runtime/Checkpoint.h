@@ -9,7 +9,11 @@
 //   simclr.checkpoint_format   kCheckpointFormatVersion
 //   step                       steps done (= the file name's number)
 //   epoch                      the epoch of the next step
-//   artifact_identity          StepModel::identity() of the writer
+//   artifact_identity          StepModel::identity() of the writer: the
+//                              network's state layout, whatever target ran it
+//   sha256:NAME                SHA-256 of tensor NAME's data (one per tensor,
+//                              SafetensorsWriter::recordChecksums), verified
+//                              whenever a checkpoint is read
 //   rng_seed, rng_next_step    the input pipeline's random position: every
 //                              batch is a pure function of (seed, step)
 //                              (InputPipeline.h), so these two restore it
@@ -42,7 +46,9 @@ namespace simclr {
 /// The metadata key that marks a simclr-train checkpoint.
 inline constexpr const char *kCheckpointFormatKey = "simclr.checkpoint_format";
 /// Bumped when the metadata's meaning changes; readers refuse other versions.
-inline constexpr int64_t kCheckpointFormatVersion = 1;
+/// 2: the identity is the state layout (not the kernel library) and every
+/// tensor carries a data checksum.
+inline constexpr int64_t kCheckpointFormatVersion = 2;
 /// How many checkpoints a run directory keeps: the newest and, in case it is
 /// unreadable after all, the one before.
 inline constexpr int kKeptCheckpoints = 2;
@@ -73,9 +79,10 @@ std::optional<int64_t> checkpointStepFromFileName(const std::string &name);
 StateMetadata checkpointMetadata(const CheckpointInfo &info);
 
 /// Opens and fully validates the checkpoint at `path` (SafetensorsReader:
-/// truncation and corruption are kDataLoss naming the file and offset) and
+/// truncation and corruption are kDataLoss naming the file and offset),
 /// reads its metadata (missing or malformed keys are kDataLoss naming the
-/// key, another format version kInvalidArgument).
+/// key, another format version kInvalidArgument) and verifies every
+/// tensor's data checksum (kDataLoss naming the tensor).
 Expected<CheckpointInfo> readCheckpointInfo(const std::string &path);
 
 /// readCheckpointInfo for a file that may also be plain weights: nothing
@@ -108,13 +115,14 @@ struct CheckpointScan {
 /// scan; failing to list it is kIoError.
 Expected<CheckpointScan> findLatestCheckpoint(const std::string &runDir);
 
-/// Refuses a checkpoint written by another artifact:
-/// "CHECKPOINT: written by artifact ID1, this artifact is ID2; resume in a
-/// new run directory or pass the matching artifact".
+/// Refuses a checkpoint written for another network:
+/// "CHECKPOINT: written for network ID1, this artifact's network is ID2;
+/// resume in a new run directory or pass the matching artifact".
 Status checkCheckpointIdentity(const CheckpointInfo &info,
                                const std::string &identity);
 
-/// checkCheckpointIdentity, then model.loadState(info.path).
+/// checkCheckpointIdentity (naming, when it fails, the first state tensor
+/// that differs: model.checkStateFile), then model.loadState(info.path).
 Status loadCheckpoint(StepModel &model, const CheckpointInfo &info);
 
 } // namespace simclr

@@ -93,8 +93,12 @@ public:
   /// are an error naming them). With `parametersOnly`, only kind "parameter"
   /// and "running_stat" are read (others keep their values).
   Status loadState(const std::string &path, bool parametersOnly = false);
+  /// loadState's checks alone (names, dtypes, shapes, data checksums),
+  /// leaving the state untouched: the message names the first difference.
+  Status checkStateFile(const std::string &path, bool parametersOnly = false) const;
   /// Writes every state tensor to a safetensors file atomically, with
-  /// `metadata` added to the header's __metadata__.
+  /// `metadata` added to the header's __metadata__ and each tensor's SHA-256
+  /// (SafetensorsWriter::recordChecksums).
   Status saveState(const std::string &path,
                    const std::vector<std::pair<std::string, std::string>>
                        &metadata = {}) const;

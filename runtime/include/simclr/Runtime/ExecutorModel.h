@@ -25,6 +25,7 @@ public:
   Status saveState(const std::string &path,
                    const StateMetadata &metadata) const override;
   Status loadState(const std::string &path) override;
+  Status checkStateFile(const std::string &path) const override;
   std::string identity() const override;
 
 private:

@@ -46,8 +46,16 @@ public:
                            const StateMetadata &metadata) const = 0;
   /// Replaces the whole state with the one saved at `path`.
   virtual Status loadState(const std::string &path) = 0;
+  /// loadState's checks without loading: an error names the first tensor
+  /// that differs from this model's state. Models whose loadState checks
+  /// nothing beyond reading need not override it.
+  virtual Status checkStateFile(const std::string &path) const {
+    (void)path;
+    return Status::ok();
+  }
 
-  /// Identifies what computes the steps (the artifact's planIdentity):
+  /// Identifies the network whose state this is (the artifact's
+  /// planIdentity: its state tensors, not the target that runs them):
   /// checkpoints record it, and resuming under another identity is refused.
   virtual std::string identity() const = 0;
 };
