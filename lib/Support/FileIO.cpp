@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -194,6 +195,55 @@ Expected<std::string> makeTempDirectory(const std::string &parent,
   if (::mkdtemp(buffer.data()) == nullptr)
     return osError(pattern, "cannot create temporary directory", errno);
   return std::string(buffer.data());
+}
+
+Expected<FileLock> FileLock::lock(const std::string &path, bool wait) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kNewFileMode);
+  if (fd < 0)
+    return osError(path, "cannot open the lock file", errno);
+  FileLock held(fd);
+  int result;
+  do
+    result = ::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB));
+  while (result != 0 && errno == EINTR);
+  if (result != 0) {
+    if (errno != EWOULDBLOCK)
+      return osError(path, "cannot lock", errno);
+    char owner[32] = {};
+    ssize_t n = ::pread(fd, owner, sizeof(owner) - 1, 0);
+    std::string pid = n > 0 ? std::string(owner, static_cast<size_t>(n)) : "";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' '))
+      pid.pop_back();
+    return unavailable(path + ": locked by process " + (pid.empty() ? "?" : pid));
+  }
+  // Ours now: record the pid for whoever is refused next.
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0)
+    return osError(path, "cannot write the lock file", errno);
+  return held;
+}
+
+Expected<FileLock> FileLock::tryAcquire(const std::string &path) {
+  return lock(path, /*wait=*/false);
+}
+
+Expected<FileLock> FileLock::acquire(const std::string &path) {
+  return lock(path, /*wait=*/true);
+}
+
+FileLock &FileLock::operator=(FileLock &&other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0)
+    ::close(fd_);
 }
 
 } // namespace simclr

@@ -2,6 +2,7 @@
 #include "simclr/Runtime/TrainingLoop.h"
 #include "simclr/Runtime/Checkpoint.h"
 #include "simclr/Runtime/TrainingLog.h"
+#include "simclr/Support/FileIO.h"
 
 #include <chrono>
 #include <cmath>
@@ -167,6 +168,15 @@ Expected<ResumePoint> prepareResume(StepModel &model, const TrainingLoopOptions 
   }
   for (const std::string &warning : scan->warnings)
     *options.diagnostics << warning << '\n';
+  if (!scan->latest && !scan->unreadable.empty()) {
+    // Starting over would silently discard the run: the user decides.
+    std::string names;
+    for (const std::string &path : scan->unreadable)
+      names += (names.empty() ? "" : ", ") + path;
+    return dataLoss(checkpointDirectory(options.runDir) +
+                    ": --resume, but no checkpoint is readable (" + names +
+                    "); move them aside to start over, or restore a copy");
+  }
   if (!scan->latest) {
     *options.diagnostics << "warning: " << checkpointDirectory(options.runDir)
                          << ": no checkpoint to resume from; starting at step 0\n";
@@ -199,6 +209,10 @@ std::string lossName(float loss) {
 
 } // namespace
 
+std::string runLockPath(const std::string &runDir) {
+  return (fs::path(runDir) / "lock").string();
+}
+
 std::atomic<bool> &stopRequested() {
   static_assert(std::atomic<bool>::is_always_lock_free,
                 "the signal handler may only touch a lock-free atomic");
@@ -215,11 +229,12 @@ Status installStopSignalHandlers() {
   std::memset(&action, 0, sizeof(action));
   action.sa_handler = handleStopSignal;
   sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESETHAND;
-  for (int signal : {SIGINT, SIGTERM})
+  for (int signal : kStopSignals) {
+    action.sa_flags = signal == SIGPIPE ? 0 : SA_RESETHAND;
     if (::sigaction(signal, &action, nullptr) != 0)
       return ioError(std::string("cannot install the handler of ") + strsignal(signal) +
                      ": " + std::strerror(errno));
+  }
   return Status::ok();
 }
 
@@ -232,6 +247,15 @@ Expected<TrainingResult> runTraining(StepModel &model, const ImageDataset &data,
   fs::create_directories(options.runDir, ec);
   if (ec)
     return ioError(options.runDir + ": cannot create the run directory: " + ec.message());
+  // One trainer per run directory: two would interleave metrics rows and
+  // race on checkpoints. Held until this function returns.
+  Expected<FileLock> lock = FileLock::tryAcquire(runLockPath(options.runDir));
+  if (!lock)
+    return lock.status().code() == StatusCode::kUnavailable
+               ? unavailable(options.runDir + ": another simclr-train is using this run "
+                             "directory (" + lock.status().message() +
+                             "); wait for it to end or choose another --out")
+               : lock.takeStatus();
 
   Expected<ResumePoint> resumed = prepareResume(model, options);
   if (!resumed)

@@ -14,7 +14,7 @@
 // images (queries) are encoded with the current parameters and the
 // weighted kNN-200 top-1 is logged as metrics.csv's knn_top1.
 //
-// Exit codes: 0 done or stopped by SIGINT/SIGTERM after a checkpoint; 1 a
+// Exit codes: 0 done or stopped by SIGINT/TERM/HUP/PIPE after a checkpoint; 1 a
 // failure (artifact, data, I/O, a refused checkpoint); 2 bad arguments; 3
 // the loss became NaN or infinite (kExitDiverged).
 //
@@ -26,6 +26,7 @@
 #include "simclr/Runtime/EncoderFeatures.h"
 #include "simclr/Runtime/Executor.h"
 #include "simclr/Runtime/ExecutorModel.h"
+#include "simclr/Runtime/MemoryLimit.h"
 #include "simclr/Runtime/RunRecord.h"
 #include "simclr/Runtime/TrainingLoop.h"
 #include "simclr/Support/CommonFlags.h"
@@ -72,6 +73,8 @@ struct Arguments {
   int64_t knnEvery = 0;
   int64_t knnTrain = 5000;
   int64_t knnTest = 1000;
+  /// --max-memory (MemoryLimit.h).
+  runtime::MemoryLimit maxMemory;
 };
 
 /// The augmenter factory for `name` ("halide", "reference", or empty: Halide
@@ -134,10 +137,15 @@ int train(Arguments &args) {
               << data->count << " images, the artifact was compiled for "
               << config->datasetSize << " (its schedule's epochs differ from these)\n";
 
-  int64_t totalSteps =
-      args.steps    ? args.steps
-      : args.epochs ? stepsForEpochs(data->count, config->batchSize, args.epochs)
-                    : config->totalSteps;
+  std::optional<int64_t> epochSteps =
+      checkedStepsForEpochs(data->count, config->batchSize, args.epochs);
+  if (!epochSteps)
+    return kTool.usageError("--epochs " + std::to_string(args.epochs) + " x " +
+                            std::to_string(stepsPerEpoch(data->count, config->batchSize)) +
+                            " steps per epoch does not fit in 64 bits");
+  int64_t totalSteps = args.steps    ? args.steps
+                       : args.epochs ? *epochSteps
+                                     : config->totalSteps;
   if (totalSteps > config->totalSteps)
     std::cerr << "simclr-train: warning: training for " << totalSteps
               << " steps; the compiled learning-rate schedule ends at step "
@@ -147,6 +155,13 @@ int train(Arguments &args) {
       augmenterFactory(args.augment, config->augmentation, args.threads);
   if (!augmenters)
     return kTool.usageError(augmenters.status().message());
+
+  // Refused now, with the sizes, rather than killed part-way (issue 14).
+  if (Status fits = runtime::checkMemory(
+          args.artifactDir, runtime::planMemory((*artifact)->plan(), static_cast<int64_t>(data->pixels.size())),
+          args.maxMemory);
+      !fits.isOk())
+    return kTool.fail(fits.message());
 
   runtime::ExecutorOptions executorOptions;
   executorOptions.threads = args.threads;
@@ -248,7 +263,7 @@ int main(int argc, char **argv) {
                "Continue from the run directory's newest checkpoint");
   app.add_option("--checkpoint-every", args.checkpointEvery,
                  "A checkpoint every K steps (always one at the end and on "
-                 "SIGINT/SIGTERM; 0: only those)")
+                 "SIGINT/TERM/HUP/PIPE; 0: only those)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--log-every", args.logEvery,
                  "When stdout is not a terminal: a progress line every M steps")
@@ -268,8 +283,17 @@ int main(int argc, char **argv) {
                  "kNN monitor: the first M test images are its queries")
       ->check(kAtLeastOne);
 
+  std::string maxMemory = "auto";
+  app.add_option(runtime::kMaxMemoryFlag, maxMemory,
+                 "Refuse to start when the run needs more memory than this: auto "
+                 "(MemAvailable, or the cgroup's room), none, or BYTES[K|M|G|T]");
+
   if (std::optional<int> exitCode = runtime::parseCommandLine(app, argc, argv, kTool))
     return *exitCode;
+  Expected<runtime::MemoryLimit> limit = runtime::parseMemoryLimit(maxMemory);
+  if (!limit)
+    return kTool.usageError(limit.status().message());
+  args.maxMemory = *limit;
   if (seedOption->count())
     args.seed = seed;
   return train(args);

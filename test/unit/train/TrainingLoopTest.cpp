@@ -4,12 +4,15 @@
 #include "simclr/Runtime/Checkpoint.h"
 #include "simclr/Runtime/TrainingLog.h"
 #include "simclr/Runtime/TrainingLoop.h"
+#include "simclr/Support/FileIO.h"
 
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <sstream>
+
+#include <unistd.h>
 
 namespace simclr {
 namespace {
@@ -240,6 +243,56 @@ TEST_F(TrainLoop, ResumeSkipsACorruptNewestCheckpoint) {
             0);
 }
 
+// Issue 14: --resume with every checkpoint unreadable used to start over
+// and exit 0, silently discarding the run.
+TEST_F(TrainLoop, ResumeWithNoReadableCheckpointIsAnError) {
+  TrainingLoopOptions o = options(6);
+  FakeModel model;
+  ASSERT_TRUE(train(model, o));
+  std::vector<std::string> paths = {checkpointPath(o.runDir, 3), checkpointPath(o.runDir, 6)};
+  for (const std::string &path : paths)
+    fs::resize_file(path, 20);
+
+  TrainingLoopOptions again = options(6);
+  again.resume = true;
+  FakeModel resumed;
+  Expected<TrainingResult> result = train(resumed, again);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.status().message(),
+            checkpointDirectory(o.runDir) + ": --resume, but no checkpoint is readable (" +
+                paths[1] + ", " + paths[0] +
+                "); move them aside to start over, or restore a copy");
+  EXPECT_TRUE(resumed.stepsSeen.empty());
+  for (const std::string &path : paths)
+    EXPECT_TRUE(fs::exists(path)) << "left in place: " << path;
+}
+
+// Issue 14: two trainers on one run directory interleaved their metrics.
+// flock conflicts between two open file descriptions even in one process,
+// so the test holds the lock as another trainer would.
+TEST_F(TrainLoop, SecondTrainerOnARunDirectoryIsRefused) {
+  TrainingLoopOptions o = options(3);
+  fs::create_directories(o.runDir);
+  FakeModel model;
+  {
+    Expected<FileLock> other = FileLock::tryAcquire(runLockPath(o.runDir));
+    ASSERT_TRUE(other) << other.status().message();
+    Expected<TrainingResult> refused = train(model, o);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+    EXPECT_EQ(refused.status().message(),
+              o.runDir + ": another simclr-train is using this run directory (" +
+                  runLockPath(o.runDir) + ": locked by process " +
+                  std::to_string(::getpid()) +
+                  "); wait for it to end or choose another --out");
+    EXPECT_TRUE(model.stepsSeen.empty());
+    EXPECT_FALSE(fs::exists(metricsPath(o.runDir)));
+  }
+  // Released with its holder: the run proceeds.
+  Expected<TrainingResult> result = train(model, o);
+  ASSERT_TRUE(result) << result.status().toString();
+}
+
 TEST_F(TrainLoop, RefusesToOverwriteOrMixRuns) {
   FakeModel model;
   ASSERT_TRUE(train(model, options(3)));
@@ -258,7 +311,7 @@ TEST_F(TrainLoop, RefusesToOverwriteOrMixRuns) {
   ASSERT_FALSE(mismatch);
   EXPECT_EQ(mismatch.status().message(),
             checkpointPath(resume.runDir, 3) +
-                ": written by artifact fake-artifact-1, this artifact is "
+                ": written for network fake-artifact-1, this artifact's network is "
                 "fake-artifact-2; resume in a new run directory or pass the "
                 "matching artifact");
 
@@ -323,13 +376,17 @@ TEST_F(TrainLoop, BadOptionsAreErrors) {
 }
 
 TEST_F(TrainLoop, SignalHandlerSetsTheFlag) {
-  ASSERT_TRUE(installStopSignalHandlers().isOk());
+  // Issue 14: HUP and PIPE used to end a run without its checkpoint.
+  for (int signal : {SIGTERM, SIGHUP, SIGPIPE, SIGINT}) {
+    ASSERT_TRUE(installStopSignalHandlers().isOk());
+    stopRequested().store(false);
+    ASSERT_EQ(std::raise(signal), 0) << strsignal(signal);
+    EXPECT_TRUE(stopRequested().load()) << strsignal(signal);
+  }
   stopRequested().store(false);
-  ASSERT_EQ(std::raise(SIGTERM), 0);
-  EXPECT_TRUE(stopRequested().load());
-  stopRequested().store(false);
-  // One-shot: restore the default disposition for the other tests.
-  std::signal(SIGINT, SIG_DFL);
+  // Restore the default dispositions for the other tests.
+  for (int signal : kStopSignals)
+    std::signal(signal, SIG_DFL);
 }
 
 } // namespace

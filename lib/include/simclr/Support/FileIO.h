@@ -51,6 +51,30 @@ Status writeFileAtomically(const std::string &path,
 /// failure is kIoError.
 Expected<std::vector<uint8_t>> readFile(const std::string &path);
 
+/// An exclusive advisory lock (flock(2)) on a lock file, held while the
+/// object lives. The kernel releases it when the process ends in any way,
+/// SIGKILL included, so a stale lock file never blocks a later run. The
+/// file holds the owner's pid, for the refusal message.
+class FileLock {
+public:
+  /// Takes the lock on `path` (creating the file) if no other process
+  /// holds it; kUnavailable "PATH: locked by process PID" otherwise.
+  static Expected<FileLock> tryAcquire(const std::string &path);
+  /// Takes the lock on `path`, waiting for another holder to release it.
+  static Expected<FileLock> acquire(const std::string &path);
+
+  FileLock(FileLock &&other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FileLock &operator=(FileLock &&other) noexcept;
+  FileLock(const FileLock &) = delete;
+  FileLock &operator=(const FileLock &) = delete;
+  ~FileLock();
+
+private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  static Expected<FileLock> lock(const std::string &path, bool wait);
+  int fd_;
+};
+
 /// Creates a fresh, uniquely named directory `<parent>/<prefix>XXXXXX` (see
 /// mkdtemp(3)) and returns its path. The caller owns and removes it.
 Expected<std::string> makeTempDirectory(const std::string &parent,

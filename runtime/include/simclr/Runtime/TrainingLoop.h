@@ -19,7 +19,7 @@
 //     the representation (simclr-train: kNN top-1 of a held-out subset);
 //     the row gets it as knn_top1 and the progress a line.
 //  4. Every `checkpointEvery` steps, at the end, and when a stop is
-//     requested (SIGINT/SIGTERM, or `maxStepsThisRun`): a checkpoint and
+//     requested (SIGINT/TERM/HUP/PIPE, or `maxStepsThisRun`): a checkpoint and
 //     loss.svg.
 //
 // Determinism: batches are a pure function of (dataset, seed, step), so for
@@ -42,6 +42,7 @@
 #include "simclr/Support/Status.h"
 
 #include <atomic>
+#include <csignal>
 #include <cstdint>
 #include <functional>
 #include <iostream>
@@ -125,13 +126,26 @@ Expected<TrainingResult> runTraining(StepModel &model, const ImageDataset &data,
                                      const AugmenterFactory &augmenters,
                                      const TrainingLoopOptions &options);
 
-/// The flag SIGINT and SIGTERM set once installStopSignalHandlers() ran.
+/// RUN_DIR/lock: runTraining holds an exclusive flock on it (FileLock), so
+/// a second trainer on the same run directory is refused with
+/// kUnavailable "RUN_DIR: another simclr-train is using this run directory
+/// (RUN_DIR/lock: locked by process PID); ...".
+std::string runLockPath(const std::string &runDir);
+
+/// The flag the stop signals set once installStopSignalHandlers() ran.
 std::atomic<bool> &stopRequested();
 
-/// Makes SIGINT and SIGTERM set stopRequested(): the loop finishes its step,
-/// checkpoints and returns. The handler is one-shot (SA_RESETHAND), so a
-/// second Ctrl-C kills the process at once; checkpoints are atomic, so that
-/// is safe too.
+/// The signals that stop a run after a checkpoint instead of ending it at
+/// once: INT (Ctrl-C), TERM (kill, schedulers), HUP (the terminal or SSH
+/// session closed), PIPE (the reader of stdout went away, `| head`).
+inline constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+
+/// Makes kStopSignals set stopRequested(): the loop finishes its step,
+/// checkpoints and returns. INT, TERM and HUP are one-shot (SA_RESETHAND),
+/// so a second Ctrl-C kills the process at once; checkpoints are atomic, so
+/// that is safe too. PIPE stays handled: every later write to the closed
+/// pipe raises it again, and the default action would end the process
+/// before the checkpoint; the write fails with EPIPE instead.
 Status installStopSignalHandlers();
 
 } // namespace simclr
