@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 
 using namespace mlir;
@@ -22,6 +23,13 @@ using namespace mlir::simclr_kernel;
 namespace artifact = ::simclr::artifact;
 
 namespace {
+
+/// The artifact directory's lock file (FileLock), held while writing it.
+constexpr const char *kArtifactLockFileName = ".simclrc.lock";
+/// Beside each cached library: its SHA-256 when stored, checked on use.
+constexpr const char *kCacheChecksumSuffix = ".sha256";
+/// Beside each cached library: the lock its compiler holds (FileLock).
+constexpr const char *kCacheLockSuffix = ".lock";
 
 int64_t alignUp(int64_t value, int64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
@@ -228,6 +236,8 @@ LogicalResult mlir::simclr_kernel::writeArtifact(ModuleOp module,
   FailureOr<artifact::Plan> plan = buildPlan(module);
   if (failed(plan))
     return failure();
+  module->setAttr(kBindingDigestAttrName,
+                  StringAttr::get(module.getContext(), artifact::kernelBindingDigest(*plan)));
   FailureOr<KernelSource> source = target.emitKernels(module);
   if (failed(source))
     return failure();
@@ -237,6 +247,13 @@ LogicalResult mlir::simclr_kernel::writeArtifact(ModuleOp module,
   if (std::error_code error = llvm::sys::fs::create_directories(directory))
     return module.emitError() << directory << ": cannot create the artifact "
                               << "directory: " << error.message();
+  // Two simclrc writing one directory take turns (issue 14): otherwise one
+  // could pair its plan.json with the other's library. Released on return
+  // or when the process dies.
+  ::simclr::Expected<::simclr::FileLock> directoryLock =
+      ::simclr::FileLock::acquire(directory + "/" + kArtifactLockFileName);
+  if (!directoryLock)
+    return module.emitError() << directoryLock.status().message();
   std::string sourcePath = directory + "/" + target.getSourceFileName().str();
   std::string libraryPath = directory + "/" + target.getLibraryFileName().str();
   if (::simclr::Status status = ::simclr::writeFileAtomically(
@@ -258,10 +275,38 @@ LogicalResult mlir::simclr_kernel::writeArtifact(ModuleOp module,
                 llvm::sys::path::extension(libraryPath).drop_front().str();
 
   auto start = std::chrono::steady_clock::now();
+  // A cache entry is used only when its bytes still have the SHA-256
+  // recorded beside it when it was stored (a truncated copy, a flipped
+  // bit, a file put there by hand is recompiled and replaced instead).
+  std::string cachedChecksum = cached + kCacheChecksumSuffix;
+  // One compiler per cache entry at a time: a second simclrc of the same
+  // spec waits and then finds the entry instead of compiling it again.
+  std::optional<::simclr::FileLock> entryLock;
+  if (!cached.empty()) {
+    llvm::sys::fs::create_directories(options.cacheDirectory);
+    ::simclr::Expected<::simclr::FileLock> lock =
+        ::simclr::FileLock::acquire(cached + kCacheLockSuffix);
+    if (!lock)
+      return module.emitError() << lock.status().message();
+    entryLock.emplace(std::move(*lock));
+  }
   if (!cached.empty() && llvm::sys::fs::exists(cached)) {
-    report.cacheHit = true;
-  } else {
-    std::string temporary = libraryPath + ".tmp";
+    ::simclr::Expected<std::string> actual = artifact::sha256OfFile(cached);
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> recorded =
+        llvm::MemoryBuffer::getFile(cachedChecksum);
+    std::string expected = recorded ? (*recorded)->getBuffer().trim().str() : "";
+    if (actual && *actual == expected)
+      report.cacheHit = true;
+    else
+      llvm::errs() << "simclrc: warning: " << cached
+                   << (expected.empty() ? ": no recorded SHA-256 (" + cachedChecksum + ")"
+                                        : ": SHA-256 does not match " + cachedChecksum)
+                   << "; recompiling the cache entry\n";
+  }
+  if (!report.cacheHit) {
+    // Per process: another simclrc may be compiling the same library.
+    std::string temporary =
+        libraryPath + ".tmp." + std::to_string(llvm::sys::Process::getProcessId());
     std::string messages;
     if (failed(target.compileLibrary(sourcePath, temporary, messages))) {
       llvm::sys::fs::remove(temporary);
@@ -271,18 +316,22 @@ LogicalResult mlir::simclr_kernel::writeArtifact(ModuleOp module,
              << messages;
     }
     if (!cached.empty()) {
-      llvm::sys::fs::create_directories(options.cacheDirectory);
       // Copy, then rename: concurrent simclrc runs never see a partial file.
       std::string partial = cached + ".partial." +
                             std::to_string(llvm::sys::Process::getProcessId());
-      if (!llvm::sys::fs::copy_file(temporary, partial))
+      ::simclr::Expected<std::string> sha = artifact::sha256OfFile(temporary);
+      // The record first: a reader that finds the library finds its record
+      // (and none reads before this process releases the entry's lock).
+      if (sha && ::simclr::writeFileAtomically(cachedChecksum, sha->data(), sha->size()) &&
+          !llvm::sys::fs::copy_file(temporary, partial))
         llvm::sys::fs::rename(partial, cached);
     }
     if (std::error_code error = llvm::sys::fs::rename(temporary, libraryPath))
       return module.emitError() << libraryPath << ": " << error.message();
   }
   if (report.cacheHit) {
-    std::string partial = libraryPath + ".tmp";
+    std::string partial =
+        libraryPath + ".tmp." + std::to_string(llvm::sys::Process::getProcessId());
     if (std::error_code error = llvm::sys::fs::copy_file(cached, partial))
       return module.emitError() << cached << ": " << error.message();
     if (std::error_code error = llvm::sys::fs::rename(partial, libraryPath))

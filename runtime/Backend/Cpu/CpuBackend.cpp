@@ -2,8 +2,9 @@
 //
 // Loading a CPU kernel library, in order (the first failure is reported):
 //   1. dlopen(RTLD_NOW | RTLD_LOCAL) succeeds;
-//   2. the library's ABI version equals kPlanFormatVersion and its
-//      fingerprint equals the plan's;
+//   2. the library's ABI version equals kPlanFormatVersion, its
+//      fingerprint equals the plan's, and the kernel bindings it was
+//      compiled for (kernelBindingDigest) are the plan's;
 //   3. every kernel entry's symbol resolves.
 // The architecture check comes first of all (Artifact::load): a library
 // for an instruction set this CPU lacks is never opened.
@@ -240,6 +241,16 @@ public:
                       " does not match plan.json (" +
                       plan.library.fingerprint +
                       "); the library was built from other generated code");
+    // Older and hand-written libraries lack the symbol; simclrc's have it.
+    if (auto bindings = reinterpret_cast<const char *(*)()>(
+            dlsym(library->handle, artifact::kBindingsSymbol))) {
+      std::string compiled = bindings() ? bindings() : "";
+      std::string planned = artifact::kernelBindingDigest(plan);
+      if (compiled != planned)
+        return dataLoss(libraryPath + ": plan.json's kernel entries (names and operands, "
+                        "digest " + planned + ") are not those the library was compiled "
+                        "for (" + compiled + "); kernels were renamed or swapped in the plan");
+    }
 
     for (const artifact::Program &program : plan.programs)
       for (const artifact::ScheduleEntry &entry : program.schedule) {

@@ -46,6 +46,11 @@ struct ArtifactReport {
 
 class ExternOp;
 
+/// The module attribute (a string) through which writeArtifact hands
+/// artifact::kernelBindingDigest of the plan to the target's emitter, which
+/// bakes it into the library (artifact::kBindingsSymbol).
+inline constexpr llvm::StringLiteral kBindingDigestAttrName = "simclr_kernel.binding_digest";
+
 /// The parameters of an extern call as the plan writes them (its
 /// attributes but the callee and operand segments).
 FailureOr<::simclr::artifact::AttrMap> getExternAttributes(ExternOp call);
