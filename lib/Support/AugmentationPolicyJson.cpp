@@ -231,6 +231,9 @@ Expected<AugmentationPolicy> policyFromJson(const std::string &text) {
   } catch (const Json::parse_error &e) {
     return invalidArgument("augmentation: not valid JSON (near byte " +
                            std::to_string(e.byte) + ")");
+  } catch (const Json::exception &) {
+    // nlohmann throws out_of_range for a number beyond double's range.
+    return invalidArgument("augmentation: not valid JSON (a number out of range)");
   }
   if (!steps.is_array())
     return invalidArgument("augmentation is a JSON " +

@@ -60,6 +60,9 @@ Expected<TrainingConfig> trainingConfigFromJson(const std::string &json) {
   } catch (const Json::parse_error &e) {
     return invalidArgument("training config: not valid JSON (near byte " +
                            std::to_string(e.byte) + ")");
+  } catch (const Json::exception &) {
+    // nlohmann throws out_of_range for a number beyond double's range.
+    return invalidArgument("training config: not valid JSON (a number out of range)");
   }
   if (!object.is_object())
     return invalidArgument("training config is a JSON " +

@@ -43,6 +43,9 @@ Expected<RunRecord> readRunRecord(const std::string &runDir) {
     object = Json::parse(bytes->begin(), bytes->end());
   } catch (const Json::parse_error &e) {
     return dataLoss(path + ": not valid JSON (near byte " + std::to_string(e.byte) + ")");
+  } catch (const Json::exception &) {
+    // nlohmann throws out_of_range for a number beyond double's range.
+    return dataLoss(path + ": not valid JSON (a number out of range)");
   }
   if (!object.is_object())
     return dataLoss(path + ": expected a JSON object");

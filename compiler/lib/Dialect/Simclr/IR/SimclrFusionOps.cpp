@@ -2,7 +2,7 @@
 //
 // A simclr.fusion region is a contract for the emitters: each kind
 // (elementwise, anchored, nt_xent, optimizer) admits the ops and the
-// dataflow FusionOp's ODS description states, and FusionOp::verify checks
+// dataflow FusionOp's ODS description states, and FusionOp::verifyRegions checks
 // them, naming the offending op. The other ops' verifiers and type
 // inference are in SimclrOps.cpp.
 //
@@ -243,7 +243,7 @@ LogicalResult verifyOptimizerFusion(FusionOp fusion) {
 
 } // namespace
 
-LogicalResult FusionOp::verify() {
+LogicalResult FusionOp::verifyRegions() {
   Block &body = getBodyBlock();
   if (body.getNumArguments() != getInputs().size())
     return emitOpError() << "has " << getInputs().size() << " inputs but its body takes "

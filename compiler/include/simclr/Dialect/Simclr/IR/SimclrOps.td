@@ -876,7 +876,9 @@ def Simclr_FusionOp : Simclr_Op<"fusion",
     $name $kind ` ` `(` $inputs `)` attr-dict-with-keyword `:`
     functional-type($inputs, $outputs) $body
   }];
-  let hasVerifier = 1;
+  // After the body's ops: the checks read their attributes (fuzz-mlir found
+  // a fused nt_xent_backward without `temperature` crashing a plain verifier).
+  let hasRegionVerifier = 1;
   let extraClassDeclaration = [{
     /// The body's single block.
     ::mlir::Block &getBodyBlock() { return getBody().front(); }
