@@ -7,8 +7,9 @@
 //      launches parse (CudaLaunch.h);
 //   3. createBackend: the device opens, its compute capability runs the
 //      cubin (same major version, minor at least the cubin's), the module
-//      loads, its ABI version equals kPlanFormatVersion and its fingerprint
-//      the plan's, every launch's function resolves.
+//      loads, its ABI version equals kPlanFormatVersion, its fingerprint
+//      the plan's and its kernel bindings (where it has them)
+//      kernelBindingDigest(plan), every launch's function resolves.
 // Then the Executor has it allocate the blocks and prepare every entry;
 // finalize() uploads the operand tables and allocates the one workspace
 // every library call shares (they all run on one stream, one at a time).
@@ -310,7 +311,23 @@ private:
     return Status::ok();
   }
 
-  /// The module's ABI version and fingerprint, as the CPU library's.
+  /// The NUL-terminated text of the module's `__device__ const char`
+  /// global `symbol`; nothing when the module has no such global.
+  Expected<std::optional<std::string>> readString(const char *symbol) {
+    CUdeviceptr global = 0;
+    size_t bytes = 0;
+    if (driver_.cuModuleGetGlobal(&global, &bytes, device_->module(), symbol) !=
+        CUDA_SUCCESS)
+      return std::optional<std::string>();
+    std::vector<char> text(bytes + 1, '\0');
+    SIMCLR_CU_CHECK(driver_, cuMemcpyDtoHAsync(text.data(), global, bytes,
+                                               device_->stream()));
+    SIMCLR_CU_CHECK(driver_, cuStreamSynchronize(device_->stream()));
+    return std::optional<std::string>(text.data());
+  }
+
+  /// The module's ABI version, fingerprint and kernel bindings, as the CPU
+  /// library's.
   Status checkModule() {
     const std::string &path = library_.path;
     CUdeviceptr global = 0;
@@ -330,20 +347,30 @@ private:
                              ", this runtime reads version " +
                              std::to_string(artifact::kPlanFormatVersion) +
                              "; recompile the spec with this simclrc");
-    result = driver_.cuModuleGetGlobal(&global, &bytes, device_->module(),
-                                       artifact::kFingerprintSymbol);
-    if (result != CUDA_SUCCESS)
+    Expected<std::optional<std::string>> fingerprint =
+        readString(artifact::kFingerprintSymbol);
+    if (!fingerprint)
+      return fingerprint.takeStatus();
+    if (!*fingerprint)
       return dataLoss(path + ": not a simclrc kernel library (no " +
                       artifact::kFingerprintSymbol + ")");
-    std::vector<char> text(bytes + 1, '\0');
-    SIMCLR_CU_CHECK(driver_, cuMemcpyDtoHAsync(text.data(), global, bytes,
-                                               device_->stream()));
-    SIMCLR_CU_CHECK(driver_, cuStreamSynchronize(device_->stream()));
-    std::string found = text.data();
-    if (found != plan_.library.fingerprint)
-      return dataLoss(path + ": fingerprint " + found +
+    if (**fingerprint != plan_.library.fingerprint)
+      return dataLoss(path + ": fingerprint " + **fingerprint +
                       " does not match plan.json (" + plan_.library.fingerprint +
                       "); the library was built from other generated code");
+    // As the CPU library's: absent from hand-written libraries.
+    Expected<std::optional<std::string>> bindings =
+        readString(artifact::kBindingsSymbol);
+    if (!bindings)
+      return bindings.takeStatus();
+    if (*bindings) {
+      std::string planned = artifact::kernelBindingDigest(plan_);
+      if (**bindings != planned)
+        return dataLoss(path + ": plan.json's kernel entries (names and "
+                        "operands, digest " + planned + ") are not those the "
+                        "library was compiled for (" + **bindings +
+                        "); kernels were renamed or swapped in the plan");
+    }
     // Every launch's function, once per name.
     for (const auto &[entry, launches] : library_.launches)
       for (const KernelLaunch &launch : launches) {
