@@ -12,6 +12,7 @@ program compiled on the fly). fuzz/run.sh merges them into fuzz/corpus/TARGET.
 import argparse
 import glob
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -179,9 +180,13 @@ def safetensors(tensors, metadata=None):
     return struct.pack("<Q", len(text)) + text + data
 
 
-def checkpoint_metadata(step):
-    return {"simclr.checkpoint_format": "1", "step": str(step), "epoch": "0",
-            "artifact_identity": "0" * 64, "rng_seed": "0", "rng_next_step": str(step)}
+def checkpoint_metadata(step, tensors):
+    """runtime/include/simclr/Runtime/Checkpoint.h: format 2, a SHA-256 per tensor."""
+    metadata = {"simclr.checkpoint_format": "2", "step": str(step), "epoch": "0",
+                "artifact_identity": "0" * 64, "rng_seed": "0", "rng_next_step": str(step)}
+    for name, _, _, raw in tensors:
+        metadata["sha256:" + name] = hashlib.sha256(raw).hexdigest()
+    return metadata
 
 
 def safetensors_seeds(out, checkpoint):
@@ -193,8 +198,8 @@ def safetensors_seeds(out, checkpoint):
              ("empty", "F32", [0, 4], b"")]
     write(out, "safetensors", "all-dtypes.safetensors", safetensors(small, {"k": "v"}))
     write(out, "safetensors", "no-metadata.safetensors", safetensors(small[:2]))
-    step1 = safetensors(small[:3], checkpoint_metadata(1))
-    step2 = safetensors(small[:3], checkpoint_metadata(2))
+    step1 = safetensors(small[:3], checkpoint_metadata(1, small[:3]))
+    step2 = safetensors(small[:3], checkpoint_metadata(2, small[:3]))
     write(out, "checkpoint", "two-steps", step1 + SEPARATOR + step2)
     write(out, "checkpoint", "plain-weights", safetensors(small[:2]))
     if checkpoint:

@@ -85,7 +85,7 @@ case "${1:-}" in
         [[ -e "$finding" ]] && echo "run.sh: finding $finding: $(base64 -w0 "$finding" | head -c 2000)"
       done
     else
-      grep -E "^#[0-9]+ *DONE|stat::number_of_executed_units" "$scratch/$target.log" | tr '\n' ' '
+      grep -E "^#[0-9]+[[:space:]]+DONE" "$scratch/$target.log" | tr '\n' ' '
       echo
     fi
   done

@@ -15,6 +15,8 @@ packages=(
   libopenblas-dev libdnnl-dev libblis-dev
   # Tests.
   googletest libgtest-dev libgmock-dev
+  # fuzz/ (libFuzzer, ASan, UBSan): clang 14 and its runtime libraries.
+  clang-14 libclang-rt-14-dev
   # bench/venv.sh: a venv of Debian's python3 with PyTorch 2.x from PyPI; torch.compile
   # builds C++ (g++ above) against Python.h.
   python3-venv python3-dev

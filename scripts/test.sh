@@ -14,3 +14,13 @@ echo "test.sh: built in $(( $(date +%s) - start )) s"
 # The runtime must build and pass its tests without MLIR or LLVM.
 (cd build-runtime && ctest --output-on-failure -j "${SIMCLR_JOBS:-2}")
 (cd build && ctest --output-on-failure -j "${SIMCLR_JOBS:-2}")
+
+# Fuzz smoke runs (docs/reliability.md, "Fuzzing"): the runtime readers'
+# fuzzers, built with clang-14 in the runtime-only configuration (about 3
+# minutes on 2 cores), 20 s each over the committed corpus plus new inputs;
+# any finding fails. The MLIR-using fuzzers (spec, mlir) need ~10 more
+# minutes of clang build and run outside CI: fuzz/run.sh --build.
+start=$(date +%s)
+FUZZ_BUILD_DIR=build-fuzz-runtime SIMCLR_BUILD_COMPILER=OFF bash fuzz/run.sh --build
+FUZZ_BUILD_DIR=build-fuzz-runtime bash fuzz/run.sh --smoke 20
+echo "test.sh: fuzz build and smoke runs in $(( $(date +%s) - start )) s"
