@@ -56,7 +56,8 @@ constexpr unsigned kDefaultSharedBytes = 48 * 1024;
 /// cuMemAlloc's own alignment: blocks asking for more are over-allocated.
 constexpr int64_t kAllocationAlignment = 256;
 /// ELF's magic number, which every cubin starts with.
-constexpr char kElfMagic[] = "\x7f" "ELF";
+constexpr char kElfMagic[] = "\x7f"
+                             "ELF";
 
 class CudaKernelLibrary final : public KernelLibrary {
 public:
@@ -117,7 +118,8 @@ public:
   Status open() {
     SIMCLR_RETURN_IF_ERROR(device_->loadModule(library_.cubin, library_.path));
     SIMCLR_RETURN_IF_ERROR(checkModule());
-    SIMCLR_CU_CHECK(driver_, cuEventCreate(&copyDone_, CU_EVENT_DISABLE_TIMING));
+    SIMCLR_CU_CHECK(driver_,
+                    cuEventCreate(&copyDone_, CU_EVENT_DISABLE_TIMING));
     bool anyExtern = false;
     for (const artifact::Program &program : plan_.programs)
       for (const ScheduleEntry &entry : program.schedule)
@@ -134,7 +136,8 @@ public:
     cudnn_ = *cudnn;
     cublasLt_ = *cublasLt;
     SIMCLR_CUDNN_CHECK(*cudnn_, cudnnCreate(&cudnnHandle_));
-    SIMCLR_CUDNN_CHECK(*cudnn_, cudnnSetStream(cudnnHandle_, device_->stream()));
+    SIMCLR_CUDNN_CHECK(*cudnn_,
+                       cudnnSetStream(cudnnHandle_, device_->stream()));
     SIMCLR_CUBLASLT_CHECK(*cublasLt_, cublasLtCreate(&cublasLtHandle_));
     return Status::ok();
   }
@@ -146,8 +149,7 @@ public:
         static_cast<size_t>(std::max<int64_t>(bytes, 1) + extra), what);
     if (!block)
       return block.takeStatus();
-    CUdeviceptr aligned =
-        (*block + alignment - 1) / alignment * alignment;
+    CUdeviceptr aligned = (*block + alignment - 1) / alignment * alignment;
     return reinterpret_cast<std::byte *>(aligned);
   }
 
@@ -305,7 +307,8 @@ private:
 
   Status waitForInputCopies() {
     if (copyPending_) {
-      SIMCLR_CU_CHECK(driver_, cuStreamWaitEvent(device_->stream(), copyDone_, 0));
+      SIMCLR_CU_CHECK(driver_,
+                      cuStreamWaitEvent(device_->stream(), copyDone_, 0));
       copyPending_ = false;
     }
     return Status::ok();
@@ -338,8 +341,8 @@ private:
       return dataLoss(path + ": not a simclrc kernel library (no " +
                       artifact::kAbiVersionSymbol + " of 8 bytes)");
     long long version = 0;
-    SIMCLR_CU_CHECK(driver_, cuMemcpyDtoHAsync(&version, global, bytes,
-                                               device_->stream()));
+    SIMCLR_CU_CHECK(
+        driver_, cuMemcpyDtoHAsync(&version, global, bytes, device_->stream()));
     SIMCLR_CU_CHECK(driver_, cuStreamSynchronize(device_->stream()));
     if (version != artifact::kPlanFormatVersion)
       return invalidArgument(path + ": kernel ABI version " +
@@ -356,7 +359,8 @@ private:
                       artifact::kFingerprintSymbol + ")");
     if (**fingerprint != plan_.library.fingerprint)
       return dataLoss(path + ": fingerprint " + **fingerprint +
-                      " does not match plan.json (" + plan_.library.fingerprint +
+                      " does not match plan.json (" +
+                      plan_.library.fingerprint +
                       "); the library was built from other generated code");
     // As the CPU library's: absent from hand-written libraries.
     Expected<std::optional<std::string>> bindings =
@@ -366,9 +370,13 @@ private:
     if (*bindings) {
       std::string planned = artifact::kernelBindingDigest(plan_);
       if (**bindings != planned)
-        return dataLoss(path + ": plan.json's kernel entries (names and "
-                        "operands, digest " + planned + ") are not those the "
-                        "library was compiled for (" + **bindings +
+        return dataLoss(path +
+                        ": plan.json's kernel entries (names and "
+                        "operands, digest " +
+                        planned +
+                        ") are not those the "
+                        "library was compiled for (" +
+                        **bindings +
                         "); kernels were renamed or swapped in the plan");
     }
     // Every launch's function, once per name.
@@ -378,7 +386,8 @@ private:
           continue;
         CUfunction function = nullptr;
         if (driver_.cuModuleGetFunction(&function, device_->module(),
-                                        launch.function.c_str()) != CUDA_SUCCESS)
+                                        launch.function.c_str()) !=
+            CUDA_SUCCESS)
           return dataLoss(path + ": missing kernel function " +
                           quoted(launch.function) + " (entry " +
                           quoted(entry->name) + ")");
@@ -403,11 +412,11 @@ private:
             device_->description() + " has " +
             std::to_string(device_->maxSharedBytesPerBlock()));
       if (launch.sharedBytes > kDefaultSharedBytes)
-        SIMCLR_CU_CHECK(driver_,
-                        cuFuncSetAttribute(
-                            function,
-                            CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                            static_cast<int>(launch.sharedBytes)));
+        SIMCLR_CU_CHECK(
+            driver_,
+            cuFuncSetAttribute(function,
+                               CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                               static_cast<int>(launch.sharedBytes)));
       prepared.functions.push_back(function);
     }
     std::vector<const void *> addresses;
@@ -430,7 +439,8 @@ private:
     // cuDNN's and cuBLASLt's needs are only known on the device), so a
     // planned workspace operand is not used.
     std::vector<const artifact::Buffer *> buffers;
-    for (size_t i = 0; i < operands.size() && i < kExternInputs + kExternOutputs; ++i) {
+    for (size_t i = 0;
+         i < operands.size() && i < kExternInputs + kExternOutputs; ++i) {
       buffers.push_back(operands[i].buffer);
       prepared.operands.push_back(operands[i].data);
     }
@@ -559,7 +569,8 @@ private:
     }
     if (ended != CUDA_SUCCESS)
       return driverError(driver_, ended, "cuStreamEndCapture");
-    CUresult instantiated = driver_.cuGraphInstantiate(&graph.exec, captured, 0);
+    CUresult instantiated =
+        driver_.cuGraphInstantiate(&graph.exec, captured, 0);
     driver_.cuGraphDestroy(captured);
     if (instantiated != CUDA_SUCCESS) {
       graph.exec = nullptr;
@@ -624,8 +635,8 @@ public:
       return dataLoss(libraryPath + ": not a cubin (no ELF header)");
     library->cubin = std::move(*bytes);
     Expected<std::map<const ScheduleEntry *, std::vector<KernelLaunch>>>
-        launches = parsePlanLaunches(directoryOf(libraryPath) + "/plan.json",
-                                     plan);
+        launches =
+            parsePlanLaunches(directoryOf(libraryPath) + "/plan.json", plan);
     if (!launches)
       return launches.takeStatus();
     library->launches = std::move(*launches);

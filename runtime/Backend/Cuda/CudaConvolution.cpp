@@ -43,8 +43,8 @@ Expected<CudnnDescriptor> create(const CudnnApi &api,
 Status set(const CudnnApi &api, const CudnnDescriptor &d,
            cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type,
            int64_t count, const void *values) {
-  SIMCLR_CUDNN_CHECK(api, cudnnBackendSetAttribute(d.get(), name, type, count,
-                                                   values));
+  SIMCLR_CUDNN_CHECK(
+      api, cudnnBackendSetAttribute(d.get(), name, type, count, values));
   return Status::ok();
 }
 
@@ -60,8 +60,8 @@ Expected<CudnnDescriptor> tensor(const CudnnApi &api, int64_t uid,
     return t;
   cudnnDataType_t type = CUDNN_DATA_FLOAT;
   int64_t alignment = kTensorAlignment;
-  SIMCLR_RETURN_IF_ERROR(
-      set(api, *t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &type));
+  SIMCLR_RETURN_IF_ERROR(set(api, *t, CUDNN_ATTR_TENSOR_DATA_TYPE,
+                             CUDNN_TYPE_DATA_TYPE, 1, &type));
   SIMCLR_RETURN_IF_ERROR(set(api, *t, CUDNN_ATTR_TENSOR_DIMENSIONS,
                              CUDNN_TYPE_INT64, 4, dims.data()));
   SIMCLR_RETURN_IF_ERROR(set(api, *t, CUDNN_ATTR_TENSOR_STRIDES,
@@ -146,7 +146,8 @@ Expected<bool> chooseEngine(const CudnnApi &api, cudnnHandle_t handle,
   SIMCLR_RETURN_IF_ERROR(set(api, *conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS,
                              CUDNN_TYPE_INT64, 1, &dims));
   SIMCLR_RETURN_IF_ERROR(set(api, *conv, CUDNN_ATTR_CONVOLUTION_DILATIONS,
-                             CUDNN_TYPE_INT64, kSpatialDims, p.dilation.data()));
+                             CUDNN_TYPE_INT64, kSpatialDims,
+                             p.dilation.data()));
   SIMCLR_RETURN_IF_ERROR(set(api, *conv, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES,
                              CUDNN_TYPE_INT64, kSpatialDims, p.stride.data()));
   SIMCLR_RETURN_IF_ERROR(set(api, *conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS,
@@ -198,7 +199,8 @@ Expected<bool> chooseEngine(const CudnnApi &api, cudnnHandle_t handle,
       set(api, *op, names.y, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &yd));
   SIMCLR_RETURN_IF_ERROR(
       set(api, *op, names.conv, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &cd));
-  SIMCLR_RETURN_IF_ERROR(set(api, *op, names.alpha, CUDNN_TYPE_FLOAT, 1, &alpha));
+  SIMCLR_RETURN_IF_ERROR(
+      set(api, *op, names.alpha, CUDNN_TYPE_FLOAT, 1, &alpha));
   SIMCLR_RETURN_IF_ERROR(set(api, *op, names.beta, CUDNN_TYPE_FLOAT, 1, &beta));
   SIMCLR_RETURN_IF_ERROR(finalize(api, *op));
 
@@ -233,10 +235,10 @@ Expected<bool> chooseEngine(const CudnnApi &api, cudnnHandle_t handle,
     if (api.cudnnBackendFinalize(heuristics->get()) != CUDNN_STATUS_SUCCESS)
       continue; // no heuristics of this mode for this graph
     int64_t count = 0;
-    SIMCLR_CUDNN_CHECK(api, cudnnBackendGetAttribute(
-                                heuristics->get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count,
-                                nullptr));
+    SIMCLR_CUDNN_CHECK(api,
+                       cudnnBackendGetAttribute(
+                           heuristics->get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                           CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr));
     std::vector<CudnnDescriptor> configs;
     std::vector<cudnnBackendDescriptor_t> raw;
     for (int64_t i = 0; i < count; ++i) {
@@ -248,10 +250,10 @@ Expected<bool> chooseEngine(const CudnnApi &api, cudnnHandle_t handle,
       configs.push_back(std::move(*config));
     }
     int64_t returned = 0;
-    SIMCLR_CUDNN_CHECK(api, cudnnBackendGetAttribute(
-                                heuristics->get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &returned,
-                                raw.data()));
+    SIMCLR_CUDNN_CHECK(
+        api, cudnnBackendGetAttribute(
+                 heuristics->get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                 CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &returned, raw.data()));
     for (int64_t i = 0; i < returned; ++i) {
       Expected<CudnnDescriptor> engine =
           create(api, CUDNN_BACKEND_ENGINE_DESCRIPTOR);
@@ -265,10 +267,10 @@ Expected<bool> chooseEngine(const CudnnApi &api, cudnnHandle_t handle,
       std::array<cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_TYPE_COUNT>
           notes{};
       int64_t noteCount = 0;
-      SIMCLR_CUDNN_CHECK(api, cudnnBackendGetAttribute(
-                                  ed, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE,
-                                  CUDNN_TYPE_NUMERICAL_NOTE, notes.size(),
-                                  &noteCount, notes.data()));
+      SIMCLR_CUDNN_CHECK(
+          api, cudnnBackendGetAttribute(ed, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE,
+                                        CUDNN_TYPE_NUMERICAL_NOTE, notes.size(),
+                                        &noteCount, notes.data()));
       int64_t index = -1;
       api.cudnnBackendGetAttribute(ed, CUDNN_ATTR_ENGINE_GLOBAL_INDEX,
                                    CUDNN_TYPE_INT64, 1, &got, &index);
@@ -330,15 +332,13 @@ CudnnDescriptor::~CudnnDescriptor() {
     api_->cudnnBackendDestroyDescriptor(descriptor_);
 }
 
-Expected<std::unique_ptr<CudnnConvolution>>
-CudnnConvolution::plan(const CudnnApi &cudnn, cudnnHandle_t handle,
-                       const CublasLtApi &cublasLt,
-                       cublasLtHandle_t cublasLtHandle,
-                       const ConvProblem &problem) {
+Expected<std::unique_ptr<CudnnConvolution>> CudnnConvolution::plan(
+    const CudnnApi &cudnn, cudnnHandle_t handle, const CublasLtApi &cublasLt,
+    cublasLtHandle_t cublasLtHandle, const ConvProblem &problem) {
   std::unique_ptr<CudnnConvolution> call(new CudnnConvolution(cudnn, handle));
   call->problem_ = problem;
-  bool channelsLast = problem.xLayout == Layout::kNhwc ||
-                      problem.yLayout == Layout::kNhwc;
+  bool channelsLast =
+      problem.xLayout == Layout::kNhwc || problem.yLayout == Layout::kNhwc;
   // SIMCLR_CUDNN_FILTER_COPY=1: channels-last calls take the KRSC copy even
   // where an engine takes the OIHW filter (the device test runs both).
   const char *forceCopy = std::getenv("SIMCLR_CUDNN_FILTER_COPY");
@@ -347,14 +347,15 @@ CudnnConvolution::plan(const CudnnApi &cudnn, cudnnHandle_t handle,
   std::string why = "OIHW filter skipped (SIMCLR_CUDNN_FILTER_COPY=1)";
   Expected<bool> found = false;
   if (tryOihw)
-    found = chooseEngine(cudnn, handle, problem, FilterLayout::kOihw, chosen, why);
+    found =
+        chooseEngine(cudnn, handle, problem, FilterLayout::kOihw, chosen, why);
   if (!found)
     return found.takeStatus();
   FilterLayout filterLayout = FilterLayout::kOihw;
   if (!*found && channelsLast) {
     std::string whyOihw = why;
-    found = chooseEngine(cudnn, handle, problem, FilterLayout::kKrsc, chosen,
-                         why);
+    found =
+        chooseEngine(cudnn, handle, problem, FilterLayout::kKrsc, chosen, why);
     if (!found)
       return found.takeStatus();
     why = "OIHW filter: " + whyOihw + "; KRSC filter: " + why;
@@ -379,8 +380,9 @@ CudnnConvolution::plan(const CudnnApi &cudnn, cudnnHandle_t handle,
       return transform.takeStatus();
     call->filterTransform_ = std::move(*transform);
     call->filterCopyOffset_ = alignUp(call->engineWorkspace_);
-    call->filterCopyBytes_ = static_cast<size_t>(
-        problem.w[0] * problem.w[1] * problem.w[2] * problem.w[3]) * sizeof(float);
+    call->filterCopyBytes_ = static_cast<size_t>(problem.w[0] * problem.w[1] *
+                                                 problem.w[2] * problem.w[3]) *
+                             sizeof(float);
   }
   return call;
 }
@@ -421,11 +423,11 @@ Status CudnnConvolution::run(CUstream stream) const {
   bool transposeAfter = problem_.direction == ConvDirection::kBackwardFilter;
   if (filterTransform_ && !transposeAfter)
     SIMCLR_RETURN_IF_ERROR(filterTransform_->run(stream, filter_, filterCopy_));
-  SIMCLR_CUDNN_CHECK(cudnn_, cudnnBackendExecute(handle_, plan_.get(),
-                                                 variantPack_.get()));
+  SIMCLR_CUDNN_CHECK(
+      cudnn_, cudnnBackendExecute(handle_, plan_.get(), variantPack_.get()));
   if (filterTransform_ && transposeAfter)
-    SIMCLR_RETURN_IF_ERROR(filterTransform_->run(
-        stream, filterCopy_, const_cast<void *>(filter_)));
+    SIMCLR_RETURN_IF_ERROR(filterTransform_->run(stream, filterCopy_,
+                                                 const_cast<void *>(filter_)));
   return Status::ok();
 }
 

@@ -41,7 +41,9 @@ public:
   CudnnDescriptor() = default;
   CudnnDescriptor(const CudnnApi *api, cudnnBackendDescriptor_t descriptor)
       : api_(api), descriptor_(descriptor) {}
-  CudnnDescriptor(CudnnDescriptor &&other) noexcept { *this = std::move(other); }
+  CudnnDescriptor(CudnnDescriptor &&other) noexcept {
+    *this = std::move(other);
+  }
   CudnnDescriptor &operator=(CudnnDescriptor &&other) noexcept;
   ~CudnnDescriptor();
   cudnnBackendDescriptor_t get() const { return descriptor_; }

@@ -21,22 +21,22 @@ Expected<std::unique_ptr<CudaDevice>> CudaDevice::open(const DriverApi &driver,
   std::unique_ptr<CudaDevice> device(new CudaDevice(driver));
   SIMCLR_CU_CHECK(driver, cuDeviceGet(&device->device_, ordinal));
   std::array<char, kDeviceNameLength> name{};
-  SIMCLR_CU_CHECK(driver, cuDeviceGetName(name.data(), kDeviceNameLength,
-                                          device->device_));
+  SIMCLR_CU_CHECK(
+      driver, cuDeviceGetName(name.data(), kDeviceNameLength, device->device_));
   int major = 0, minor = 0, shared = 0;
-  SIMCLR_CU_CHECK(driver,
-                  cuDeviceGetAttribute(&major,
-                                       CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
-                                       device->device_));
-  SIMCLR_CU_CHECK(driver,
-                  cuDeviceGetAttribute(&minor,
-                                       CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
-                                       device->device_));
   SIMCLR_CU_CHECK(
       driver,
-      cuDeviceGetAttribute(&shared,
-                           CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+      cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
                            device->device_));
+  SIMCLR_CU_CHECK(
+      driver,
+      cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                           device->device_));
+  SIMCLR_CU_CHECK(driver,
+                  cuDeviceGetAttribute(
+                      &shared,
+                      CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+                      device->device_));
   device->computeCapability_ = major * 10 + minor;
   device->maxSharedBytes_ = shared;
   device->description_ = "cuda:" + std::to_string(ordinal) + " (" +
@@ -47,7 +47,8 @@ Expected<std::unique_ptr<CudaDevice>> CudaDevice::open(const DriverApi &driver,
   SIMCLR_RETURN_IF_ERROR(device->makeCurrent());
   // Non-blocking: neither stream synchronizes with the legacy default
   // stream that other code in the process might use.
-  SIMCLR_CU_CHECK(driver, cuStreamCreate(&device->stream_, CU_STREAM_NON_BLOCKING));
+  SIMCLR_CU_CHECK(driver,
+                  cuStreamCreate(&device->stream_, CU_STREAM_NON_BLOCKING));
   SIMCLR_CU_CHECK(driver,
                   cuStreamCreate(&device->copyStream_, CU_STREAM_NON_BLOCKING));
   return device;

@@ -157,35 +157,37 @@ parseConvProblem(const artifact::ScheduleEntry &entry,
   const Shape &y = buffers[p.yOperand]->shape;
   if (x[1] % p.groups != 0 || w[0] % p.groups != 0)
     return invalidArgument("groups = " + std::to_string(p.groups) +
-                           " must divide the channels of " + roleOf(p.xOperand) +
-                           " and the filters of " + roleOf(p.wOperand));
+                           " must divide the channels of " +
+                           roleOf(p.xOperand) + " and the filters of " +
+                           roleOf(p.wOperand));
   if (w[1] * p.groups != x[1])
-    return invalidArgument(roleOf(p.wOperand) +
-                           " does not match the channels of " +
-                           roleOf(p.xOperand) + " with groups = " +
-                           std::to_string(p.groups));
+    return invalidArgument(
+        roleOf(p.wOperand) + " does not match the channels of " +
+        roleOf(p.xOperand) + " with groups = " + std::to_string(p.groups));
   Shape expectedY = {
       x[0], w[0],
       outputSize(x[2], w[2], p.stride[0], p.padding[0], p.dilation[0]),
       outputSize(x[3], w[3], p.stride[1], p.padding[1], p.dilation[1])};
   if (expectedY[2] < 1 || expectedY[3] < 1)
-    return invalidArgument(roleOf(p.xOperand) + " is smaller than the window of " +
+    return invalidArgument(roleOf(p.xOperand) +
+                           " is smaller than the window of " +
                            roleOf(p.wOperand));
   if (y != expectedY)
     return invalidArgument(roleOf(p.yOperand) + " should be " +
                            formatShape(expectedY) + " for " +
                            roleOf(p.xOperand) + " and " + roleOf(p.wOperand));
   if (buffers[p.wOperand]->layout != Layout::kPlain)
-    return invalidArgument(roleOf(p.wOperand) + " must be plain OIHW, not " +
-                           std::string(layoutName(buffers[p.wOperand]->layout)));
+    return invalidArgument(
+        roleOf(p.wOperand) + " must be plain OIHW, not " +
+        std::string(layoutName(buffers[p.wOperand]->layout)));
   p.x = dims4(x);
   p.w = dims4(w);
   p.y = dims4(y);
   p.xLayout = buffers[p.xOperand]->layout;
   p.yLayout = buffers[p.yOperand]->layout;
   for (size_t operand : {p.xOperand, p.yOperand}) {
-    Expected<Dims4> strides =
-        activationStrides(buffers[operand]->layout, dims4(buffers[operand]->shape));
+    Expected<Dims4> strides = activationStrides(buffers[operand]->layout,
+                                                dims4(buffers[operand]->shape));
     if (!strides)
       return strides.takeStatus().withContext(roleOf(operand));
   }
@@ -224,11 +226,11 @@ parseMatmulProblem(const artifact::ScheduleEntry &entry,
   int64_t kB = p.transposeB ? b[1] : b[0];
   p.n = p.transposeB ? b[0] : b[1];
   if (kB != p.k)
-    return invalidArgument("inner dimensions differ: " +
-                           describe(buffers, 0, "lhs") + " and " +
-                           describe(buffers, 1, "rhs") +
-                           " with transpose_lhs = " + std::to_string(*transposeA) +
-                           ", transpose_rhs = " + std::to_string(*transposeB));
+    return invalidArgument(
+        "inner dimensions differ: " + describe(buffers, 0, "lhs") + " and " +
+        describe(buffers, 1, "rhs") +
+        " with transpose_lhs = " + std::to_string(*transposeA) +
+        ", transpose_rhs = " + std::to_string(*transposeB));
   if (c != Shape{p.m, p.n})
     return invalidArgument(describe(buffers, 2, "result") + " should be " +
                            formatShape({p.m, p.n}));

@@ -65,8 +65,9 @@ struct MatmulProblem {
 /// 1, 1), or rank-2 shapes that agree with transpose_lhs/transpose_rhs
 /// (0 or 1, default 0); plain filters. Errors say what is wrong, naming
 /// the operand, without the entry (the caller adds it).
-Expected<ConvProblem> parseConvProblem(const artifact::ScheduleEntry &entry,
-                                       const std::vector<const artifact::Buffer *> &buffers);
+Expected<ConvProblem>
+parseConvProblem(const artifact::ScheduleEntry &entry,
+                 const std::vector<const artifact::Buffer *> &buffers);
 Expected<MatmulProblem>
 parseMatmulProblem(const artifact::ScheduleEntry &entry,
                    const std::vector<const artifact::Buffer *> &buffers);

@@ -17,8 +17,9 @@ const artifact::AttrValue *find(const AttrMap &attrs, const std::string &key) {
 }
 
 Status missing(const std::string &key, int64_t launches) {
-  return invalidArgument("attribute " + quoted(key) + " is missing (launches = " +
-                         std::to_string(launches) + ")");
+  return invalidArgument("attribute " + quoted(key) +
+                         " is missing (launches = " + std::to_string(launches) +
+                         ")");
 }
 
 /// [x, y, z], each in [1, limits[i]].
@@ -126,7 +127,8 @@ parsePlanLaunches(const std::string &planPath, const artifact::Plan &plan) {
   return launches;
 }
 
-Expected<size_t> OperandTables::add(const std::vector<const void *> &addresses) {
+Expected<size_t>
+OperandTables::add(const std::vector<const void *> &addresses) {
   for (size_t i = 0; i < addresses.size(); ++i)
     if (!addresses[i])
       return invalidArgument("operand " + std::to_string(i) +

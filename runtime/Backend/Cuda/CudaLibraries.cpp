@@ -29,8 +29,7 @@ Expected<void *> openLibrary(const char *soname, const char *role,
   for (const std::string &candidate :
        cudaLibraryCandidates(soname, searchPath())) {
     dlerror();
-    if (void *handle =
-            dlopen(candidate.c_str(), RTLD_NOW | extraFlags)) {
+    if (void *handle = dlopen(candidate.c_str(), RTLD_NOW | extraFlags)) {
       path = candidate;
       return handle;
     }
@@ -169,9 +168,10 @@ Status driverError(const DriverApi &driver, CUresult result, const char *call) {
   const char *name = nullptr, *text = nullptr;
   driver.cuGetErrorName(result, &name);
   driver.cuGetErrorString(result, &text);
-  return internalError(callName(call) + " failed: " +
-                       (name ? name : std::to_string(static_cast<int>(result))) +
-                       " (" + (text ? text : "no description") + ")");
+  return internalError(
+      callName(call) +
+      " failed: " + (name ? name : std::to_string(static_cast<int>(result))) +
+      " (" + (text ? text : "no description") + ")");
 }
 
 Status cudnnError(const CudnnApi &cudnn, cudnnStatus_t status,
@@ -179,8 +179,8 @@ Status cudnnError(const CudnnApi &cudnn, cudnnStatus_t status,
   // cuDNN 9 keeps the reason of the last failure per thread.
   char detail[256] = {};
   cudnn.cudnnGetLastErrorString(detail, sizeof(detail));
-  std::string message = callName(call) + " failed: " +
-                        cudnn.cudnnGetErrorString(status);
+  std::string message =
+      callName(call) + " failed: " + cudnn.cudnnGetErrorString(status);
   if (detail[0])
     message += " (" + std::string(detail) + ")";
   for (char &c : message)
@@ -191,8 +191,8 @@ Status cudnnError(const CudnnApi &cudnn, cudnnStatus_t status,
 
 Status cublasLtError(const CublasLtApi &cublasLt, cublasStatus_t status,
                      const char *call) {
-  return internalError(callName(call) + " failed: " +
-                       cublasLt.cublasLtGetStatusString(status));
+  return internalError(callName(call) +
+                       " failed: " + cublasLt.cublasLtGetStatusString(status));
 }
 
 } // namespace simclr::runtime::cuda

@@ -153,7 +153,8 @@ Expected<const CublasLtApi *> cublasLtLibrary();
 
 /// "CALL failed: CUDA_ERROR_X (description)" for a failed driver call.
 Status driverError(const DriverApi &driver, CUresult result, const char *call);
-Status cudnnError(const CudnnApi &cudnn, cudnnStatus_t status, const char *call);
+Status cudnnError(const CudnnApi &cudnn, cudnnStatus_t status,
+                  const char *call);
 Status cublasLtError(const CublasLtApi &cublasLt, cublasStatus_t status,
                      const char *call);
 

@@ -27,8 +27,10 @@ inline constexpr char kCudnnLibrary[] = "libcudnn.so.9";
 inline constexpr char kCublasLtLibrary[] = "libcublasLt.so.13";
 /// cuDNN 9's sub-libraries, which libcudnn.so.9 opens by soname.
 inline constexpr const char *kCudnnSubLibraries[] = {
-    "libcudnn_graph.so.9",     "libcudnn_ops.so.9",
-    "libcudnn_cnn.so.9",       "libcudnn_heuristic.so.9",
+    "libcudnn_graph.so.9",
+    "libcudnn_ops.so.9",
+    "libcudnn_cnn.so.9",
+    "libcudnn_heuristic.so.9",
     "libcudnn_engines_precompiled.so.9",
     "libcudnn_engines_runtime_compiled.so.9"};
 

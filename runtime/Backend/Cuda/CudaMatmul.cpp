@@ -8,17 +8,18 @@ namespace {
 Status createLayout(const CublasLtApi &api, cublasLtMatrixLayout_t &layout,
                     int64_t rows, int64_t cols, int64_t ld, int32_t batch = 1,
                     int64_t batchStride = 0) {
-  SIMCLR_CUBLASLT_CHECK(api, cublasLtMatrixLayoutCreate(
-                                 &layout, CUDA_R_32F, static_cast<uint64_t>(rows),
-                                 static_cast<uint64_t>(cols), ld));
+  SIMCLR_CUBLASLT_CHECK(
+      api, cublasLtMatrixLayoutCreate(&layout, CUDA_R_32F,
+                                      static_cast<uint64_t>(rows),
+                                      static_cast<uint64_t>(cols), ld));
   if (batch > 1) {
     SIMCLR_CUBLASLT_CHECK(api, cublasLtMatrixLayoutSetAttribute(
                                    layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
                                    &batch, sizeof(batch)));
-    SIMCLR_CUBLASLT_CHECK(
-        api, cublasLtMatrixLayoutSetAttribute(
-                 layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
-                 &batchStride, sizeof(batchStride)));
+    SIMCLR_CUBLASLT_CHECK(api, cublasLtMatrixLayoutSetAttribute(
+                                   layout,
+                                   CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
+                                   &batchStride, sizeof(batchStride)));
   }
   return Status::ok();
 }
@@ -29,14 +30,14 @@ cublasOperation_t operation(bool transpose) {
 
 } // namespace
 
-Expected<std::unique_ptr<LtMatmul>> LtMatmul::plan(const CublasLtApi &api,
-                                                   cublasLtHandle_t handle,
-                                                   const MatmulProblem &problem) {
+Expected<std::unique_ptr<LtMatmul>>
+LtMatmul::plan(const CublasLtApi &api, cublasLtHandle_t handle,
+               const MatmulProblem &problem) {
   std::unique_ptr<LtMatmul> matmul(new LtMatmul(api, handle));
   ColumnMajorGemm g = columnMajorGemm(problem);
-  SIMCLR_CUBLASLT_CHECK(api, cublasLtMatmulDescCreate(&matmul->desc_,
-                                                      CUBLAS_COMPUTE_32F,
-                                                      CUDA_R_32F));
+  SIMCLR_CUBLASLT_CHECK(
+      api,
+      cublasLtMatmulDescCreate(&matmul->desc_, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   cublasOperation_t transA = operation(g.transposeA);
   cublasOperation_t transB = operation(g.transposeB);
   SIMCLR_CUBLASLT_CHECK(api, cublasLtMatmulDescSetAttribute(
@@ -45,8 +46,10 @@ Expected<std::unique_ptr<LtMatmul>> LtMatmul::plan(const CublasLtApi &api,
   SIMCLR_CUBLASLT_CHECK(api, cublasLtMatmulDescSetAttribute(
                                  matmul->desc_, CUBLASLT_MATMUL_DESC_TRANSB,
                                  &transB, sizeof(transB)));
-  SIMCLR_RETURN_IF_ERROR(createLayout(api, matmul->a_, g.aRows, g.aCols, g.lda));
-  SIMCLR_RETURN_IF_ERROR(createLayout(api, matmul->b_, g.bRows, g.bCols, g.ldb));
+  SIMCLR_RETURN_IF_ERROR(
+      createLayout(api, matmul->a_, g.aRows, g.aCols, g.lda));
+  SIMCLR_RETURN_IF_ERROR(
+      createLayout(api, matmul->b_, g.bRows, g.bCols, g.ldb));
   SIMCLR_RETURN_IF_ERROR(createLayout(api, matmul->c_, g.m, g.n, g.ldc));
 
   cublasLtMatmulPreference_t preference = nullptr;
@@ -65,11 +68,10 @@ Expected<std::unique_ptr<LtMatmul>> LtMatmul::plan(const CublasLtApi &api,
   if (status != CUBLAS_STATUS_SUCCESS)
     return cublasLtError(api, status, "cublasLtMatmulAlgoGetHeuristic");
   if (found == 0)
-    return unavailable("cuBLASLt has no float32 algorithm for a " +
-                       std::to_string(problem.m) + " x " +
-                       std::to_string(problem.k) + " by " +
-                       std::to_string(problem.k) + " x " +
-                       std::to_string(problem.n) + " matmul");
+    return unavailable(
+        "cuBLASLt has no float32 algorithm for a " + std::to_string(problem.m) +
+        " x " + std::to_string(problem.k) + " by " + std::to_string(problem.k) +
+        " x " + std::to_string(problem.n) + " matmul");
   matmul->algo_ = result.algo;
   matmul->workspaceBytes_ = result.workspaceSize;
   return matmul;
@@ -90,10 +92,9 @@ Status LtMatmul::run(CUstream stream, const void *a, const void *b, void *c,
                      void *workspace) const {
   const float one = 1.0f, zero = 0.0f;
   // Operands swapped: cuBLASLt's A is our b, its B our a (columnMajorGemm).
-  SIMCLR_CUBLASLT_CHECK(api_, cublasLtMatmul(handle_, desc_, &one, b, a_, a, b_,
-                                             &zero, c, c_, c, c_, &algo_,
-                                             workspace, workspaceBytes_,
-                                             stream));
+  SIMCLR_CUBLASLT_CHECK(
+      api_, cublasLtMatmul(handle_, desc_, &one, b, a_, a, b_, &zero, c, c_, c,
+                           c_, &algo_, workspace, workspaceBytes_, stream));
   return Status::ok();
 }
 
@@ -102,8 +103,8 @@ LtFilterTransform::plan(const CublasLtApi &api, cublasLtHandle_t handle,
                         const Dims4 &dims, bool toKrsc) {
   std::unique_ptr<LtFilterTransform> transform(
       new LtFilterTransform(api, handle));
-  SIMCLR_CUBLASLT_CHECK(api, cublasLtMatrixTransformDescCreate(&transform->desc_,
-                                                               CUDA_R_32F));
+  SIMCLR_CUBLASLT_CHECK(
+      api, cublasLtMatrixTransformDescCreate(&transform->desc_, CUDA_R_32F));
   cublasOperation_t transpose = CUBLAS_OP_T;
   SIMCLR_CUBLASLT_CHECK(api, cublasLtMatrixTransformDescSetAttribute(
                                  transform->desc_,
@@ -131,9 +132,9 @@ LtFilterTransform::~LtFilterTransform() {
 Status LtFilterTransform::run(CUstream stream, const void *from,
                               void *to) const {
   const float one = 1.0f, zero = 0.0f;
-  SIMCLR_CUBLASLT_CHECK(api_, cublasLtMatrixTransform(handle_, desc_, &one, from,
-                                                      from_, &zero, nullptr,
-                                                      nullptr, to, to_, stream));
+  SIMCLR_CUBLASLT_CHECK(
+      api_, cublasLtMatrixTransform(handle_, desc_, &one, from, from_, &zero,
+                                    nullptr, nullptr, to, to_, stream));
   return Status::ok();
 }
 

@@ -32,9 +32,9 @@ inline constexpr size_t kMatmulWorkspaceLimit = size_t{32} << 20;
 class LtMatmul {
 public:
   /// Describes `problem` and picks its algorithm.
-  static Expected<std::unique_ptr<LtMatmul>>
-  plan(const CublasLtApi &api, cublasLtHandle_t handle,
-       const MatmulProblem &problem);
+  static Expected<std::unique_ptr<LtMatmul>> plan(const CublasLtApi &api,
+                                                  cublasLtHandle_t handle,
+                                                  const MatmulProblem &problem);
   ~LtMatmul();
   size_t workspaceBytes() const { return workspaceBytes_; }
   /// Enqueues c = op(a) op(b) (row-major) on `stream`.

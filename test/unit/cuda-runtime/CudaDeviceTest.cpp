@@ -39,9 +39,9 @@ using Dims = std::array<int64_t, 4>;
 /// below any indexing mistake.
 constexpr double kTolerance = 1e-4;
 
-constexpr Dims kX = {2, 3, 5, 5};  // N, C, H, W
-constexpr Dims kW = {4, 3, 3, 3};  // K, C, R, S
-constexpr Dims kY = {2, 4, 5, 5};  // stride 1, padding 1
+constexpr Dims kX = {2, 3, 5, 5}; // N, C, H, W
+constexpr Dims kW = {4, 3, 3, 3}; // K, C, R, S
+constexpr Dims kY = {2, 4, 5, 5}; // stride 1, padding 1
 constexpr int64_t kPad = 1;
 constexpr int64_t kM = 5, kN = 4, kK = 3; // c[M, N] = a[M, K] b[N, K]^T
 constexpr int64_t kElements = kM * kK;    // the kernel entry's a and out
@@ -53,7 +53,9 @@ int64_t count(const Dims &d) { return d[0] * d[1] * d[2] * d[3]; }
 std::string cubinPath() {
   if (const char *path = std::getenv("SIMCLR_CUDA_TEST_CUBIN"))
     return path;
-  return std::filesystem::read_symlink("/proc/self/exe").parent_path().string() +
+  return std::filesystem::read_symlink("/proc/self/exe")
+             .parent_path()
+             .string() +
          "/cuda_test_kernels.cubin";
 }
 
@@ -77,11 +79,14 @@ std::string writeDeviceArtifact() {
     return b.buffer(name, dtype, std::move(shape), BufferRegion::kInput);
   };
   auto output = [&](const std::string &name, std::vector<int64_t> shape) {
-    int64_t id = b.buffer(name, DType::kF32, std::move(shape), BufferRegion::kState);
+    int64_t id =
+        b.buffer(name, DType::kF32, std::move(shape), BufferRegion::kState);
     b.state(name, id, "zeros");
     return id;
   };
-  auto dims = [](const Dims &d) { return std::vector<int64_t>(d.begin(), d.end()); };
+  auto dims = [](const Dims &d) {
+    return std::vector<int64_t>(d.begin(), d.end());
+  };
   int64_t a = input("a", DType::kF32, {kM, kK});
   int64_t n = input("n", DType::kI64, {});
   int64_t x = input("x", DType::kF32, dims(kX));
@@ -101,15 +106,18 @@ std::string writeDeviceArtifact() {
   for (int64_t k = 0; k < 2; ++k) {
     launches[launchAttributeName(k, launch_attr::kFunction)] =
         "scale_shift_" + std::to_string(k);
-    launches[launchAttributeName(k, launch_attr::kGrid)] = std::vector<int64_t>{1, 1, 1};
-    launches[launchAttributeName(k, launch_attr::kBlock)] = std::vector<int64_t>{32, 1, 1};
+    launches[launchAttributeName(k, launch_attr::kGrid)] =
+        std::vector<int64_t>{1, 1, 1};
+    launches[launchAttributeName(k, launch_attr::kBlock)] =
+        std::vector<int64_t>{32, 1, 1};
     launches[launchAttributeName(k, launch_attr::kSharedBytes)] = int64_t{0};
   }
   program.schedule.push_back(
       entry(EntryKind::kKernel, "scale_shift", {a, n, kernelOut}, 2, launches));
   artifact::AttrMap conv = {{"stride", std::vector<int64_t>{1, 1}},
                             {"padding", std::vector<int64_t>{kPad, kPad}}};
-  program.schedule.push_back(entry(EntryKind::kExtern, "conv2d", {x, w, y}, 2, conv));
+  program.schedule.push_back(
+      entry(EntryKind::kExtern, "conv2d", {x, w, y}, 2, conv));
   program.schedule.push_back(
       entry(EntryKind::kExtern, "conv2d_backward_input", {y, w, dx}, 2, conv));
   program.schedule.push_back(
@@ -123,7 +131,8 @@ std::string writeDeviceArtifact() {
     if (buffer.name == "x" || buffer.name == "y" || buffer.name == "dx")
       buffer.layout = Layout::kNhwc;
 
-  Expected<std::string> dir = makeTempDirectory(test::testTmpDir(), "cuda-device-");
+  Expected<std::string> dir =
+      makeTempDirectory(test::testTmpDir(), "cuda-device-");
   EXPECT_TRUE(dir) << dir.status().message();
   Expected<std::vector<uint8_t>> cubin = readFile(cubinPath());
   EXPECT_TRUE(cubin) << cubin.status().message();
@@ -150,7 +159,8 @@ void expectNear(const std::vector<float> &got, const std::vector<double> &want,
                 const std::string &what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_LE(std::abs(got[i] - want[i]), kTolerance * std::max(1.0, std::abs(want[i])))
+    ASSERT_LE(std::abs(got[i] - want[i]),
+              kTolerance * std::max(1.0, std::abs(want[i])))
         << what << "[" << i << "]: got " << got[i] << ", want " << want[i];
 }
 
@@ -208,7 +218,8 @@ void checkEntries(const std::shared_ptr<const runtime::Artifact> &artifact,
                                             {"w", w.data()},
                                             {"b", b.data()}});
     ASSERT_TRUE(ran.isOk()) << ran.message();
-    std::string checkpoint = prefix + "-" + std::to_string(run) + ".safetensors";
+    std::string checkpoint =
+        prefix + "-" + std::to_string(run) + ".safetensors";
     ASSERT_TRUE((*executor)->saveState(checkpoint).isOk());
     Expected<SafetensorsReader> reader = SafetensorsReader::open(checkpoint);
     ASSERT_TRUE(reader) << reader.status().message();
@@ -222,7 +233,9 @@ void checkEntries(const std::shared_ptr<const runtime::Artifact> &artifact,
       EXPECT_TRUE(status.isOk()) << status.message();
       return values;
     };
-    auto dims = [](const Dims &d) { return std::vector<int64_t>(d.begin(), d.end()); };
+    auto dims = [](const Dims &d) {
+      return std::vector<int64_t>(d.begin(), d.end());
+    };
 
     std::vector<double> kernelWant(kElements);
     for (int64_t i = 0; i < kElements; ++i)

@@ -16,8 +16,8 @@ using artifact::ScheduleEntry;
 
 /// The flat offset of element (i0, i1, i2, i3) under `strides`.
 int64_t offsetOf(const Dims4 &strides, const Dims4 &index) {
-  return index[0] * strides[0] + index[1] * strides[1] +
-         index[2] * strides[2] + index[3] * strides[3];
+  return index[0] * strides[0] + index[1] * strides[1] + index[2] * strides[2] +
+         index[3] * strides[3];
 }
 
 TEST(CudaStrides, ActivationStridesMatchTheLayoutsOffsets) {
@@ -70,7 +70,8 @@ struct Operands {
   }
 };
 
-ScheduleEntry externEntry(const std::string &name, artifact::AttrMap attrs = {}) {
+ScheduleEntry externEntry(const std::string &name,
+                          artifact::AttrMap attrs = {}) {
   ScheduleEntry e;
   e.kind = artifact::EntryKind::kExtern;
   e.name = name;
@@ -188,8 +189,10 @@ TEST(CudaMatmulProblem, SwappedColumnMajorGemmComputesTheRowMajorProduct) {
   for (int transposeA = 0; transposeA < 2; ++transposeA)
     for (int transposeB = 0; transposeB < 2; ++transposeB) {
       Operands ops;
-      ops.add("a", transposeA ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k});
-      ops.add("b", transposeB ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n});
+      ops.add("a", transposeA ? std::vector<int64_t>{k, m}
+                              : std::vector<int64_t>{m, k});
+      ops.add("b", transposeB ? std::vector<int64_t>{n, k}
+                              : std::vector<int64_t>{k, n});
       ops.add("c", {m, n});
       Expected<MatmulProblem> p = parseMatmulProblem(
           externEntry("matmul", {{"transpose_lhs", int64_t{transposeA}},

@@ -16,7 +16,8 @@ namespace simclr::runtime::cuda {
 namespace {
 
 bool toolkitHas(const char *soname) {
-  return std::filesystem::exists(std::string(kToolkitLibraryDir) + "/" + soname);
+  return std::filesystem::exists(std::string(kToolkitLibraryDir) + "/" +
+                                 soname);
 }
 
 TEST(CudaLibraries, CudnnOpensAndResolvesEveryFunction) {
@@ -49,14 +50,16 @@ TEST(CudaLibraries, CublasLtOpensAndResolvesEveryFunction) {
   EXPECT_GT((*cublasLt)->cublasLtGetVersion(), 0u);
   // A layout is host-side: it works without a GPU.
   cublasLtMatrixLayout_t layout = nullptr;
-  ASSERT_EQ((*cublasLt)->cublasLtMatrixLayoutCreate(&layout, CUDA_R_32F, 4, 3, 4),
-            CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(
+      (*cublasLt)->cublasLtMatrixLayoutCreate(&layout, CUDA_R_32F, 4, 3, 4),
+      CUBLAS_STATUS_SUCCESS);
   (*cublasLt)->cublasLtMatrixLayoutDestroy(layout);
-  EXPECT_EQ(cublasLtError(**cublasLt, CUBLAS_STATUS_NOT_INITIALIZED,
-                          "cublasLtCreate(&cublasLtHandle_)")
-                .message(),
-            std::string("cublasLtCreate failed: ") +
-                (*cublasLt)->cublasLtGetStatusString(CUBLAS_STATUS_NOT_INITIALIZED));
+  EXPECT_EQ(
+      cublasLtError(**cublasLt, CUBLAS_STATUS_NOT_INITIALIZED,
+                    "cublasLtCreate(&cublasLtHandle_)")
+          .message(),
+      std::string("cublasLtCreate failed: ") +
+          (*cublasLt)->cublasLtGetStatusString(CUBLAS_STATUS_NOT_INITIALIZED));
 }
 
 } // namespace

@@ -49,12 +49,15 @@ std::string writeCudaArtifact() {
   b.state("w", w, "ones");
   int64_t views = b.buffer("%views", DType::kF32, {4, 1, 4, 4},
                            artifact::BufferRegion::kInput);
-  int64_t step = b.buffer("%step", DType::kI64, {}, artifact::BufferRegion::kInput);
-  int64_t loss = b.buffer("%loss", DType::kF32, {}, artifact::BufferRegion::kArena);
+  int64_t step =
+      b.buffer("%step", DType::kI64, {}, artifact::BufferRegion::kInput);
+  int64_t loss =
+      b.buffer("%loss", DType::kF32, {}, artifact::BufferRegion::kArena);
   int64_t lr = b.buffer("%lr", DType::kF32, {}, artifact::BufferRegion::kArena);
   artifact::Program &train = b.program(program_name::kTrainStep);
   train.inputs = {{binding_role::kViews, views}, {binding_role::kStep, step}};
-  train.outputs = {{binding_role::kLoss, loss}, {binding_role::kLearningRate, lr}};
+  train.outputs = {{binding_role::kLoss, loss},
+                   {binding_role::kLearningRate, lr}};
   artifact::ScheduleEntry entry =
       test::kernelEntry("train_step_kernel", {views, step, w, w, loss, lr}, 3);
   entry.attrs[launch_attr::kLaunches] = int64_t{1};
@@ -68,7 +71,8 @@ std::string writeCudaArtifact() {
   train.schedule.push_back(entry);
   artifact::Plan plan = b.finish();
 
-  Expected<std::string> dir = makeTempDirectory(test::testTmpDir(), "cuda-artifact-");
+  Expected<std::string> dir =
+      makeTempDirectory(test::testTmpDir(), "cuda-artifact-");
   EXPECT_TRUE(dir) << dir.status().message();
   if (!dir)
     return "";
@@ -105,8 +109,8 @@ TEST(CudaUnavailable, ArtifactLoadSaysWhyInOneLine) {
       << message;
   EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   // The driver probe's own line, with the plan's path in front.
-  EXPECT_EQ(message,
-            dir + "/plan.json: " + runtime::cuda::cudaDriver().status().message());
+  EXPECT_EQ(message, dir + "/plan.json: " +
+                         runtime::cuda::cudaDriver().status().message());
   // Either the driver library is missing (named with where it was looked
   // for) or cuInit / the device count said no (with the error's number).
   bool noLibrary = message.find("libcuda.so.1 (the CUDA driver) was not "
@@ -222,12 +226,15 @@ TEST(CudaUnavailable, ToolsRefuseACpuArtifactOnACudaDevice) {
   b.state("w", param, "ones");
   int64_t views = b.buffer("%views", DType::kF32, {4, 1, 4, 4},
                            artifact::BufferRegion::kInput);
-  int64_t step = b.buffer("%step", DType::kI64, {}, artifact::BufferRegion::kInput);
-  int64_t loss = b.buffer("%loss", DType::kF32, {}, artifact::BufferRegion::kArena);
+  int64_t step =
+      b.buffer("%step", DType::kI64, {}, artifact::BufferRegion::kInput);
+  int64_t loss =
+      b.buffer("%loss", DType::kF32, {}, artifact::BufferRegion::kArena);
   int64_t lr = b.buffer("%lr", DType::kF32, {}, artifact::BufferRegion::kArena);
   artifact::Program &train = b.program(program_name::kTrainStep);
   train.inputs = {{binding_role::kViews, views}, {binding_role::kStep, step}};
-  train.outputs = {{binding_role::kLoss, loss}, {binding_role::kLearningRate, lr}};
+  train.outputs = {{binding_role::kLoss, loss},
+                   {binding_role::kLearningRate, lr}};
   train.schedule.push_back(test::kernelEntry(
       "simclr_test_train_step", {views, step, param, param, loss, lr}, 3));
   std::string dir = test::writeArtifact(b.finish());
