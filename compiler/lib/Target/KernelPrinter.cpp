@@ -1,45 +1,41 @@
-//===- CpuEmitter.cpp - Kernel descriptions printed as C++ ----------------===//
+//===- KernelPrinter.cpp - Kernel descriptions printed as C++ or CUDA C++ -===//
 //
 // A printer: every `simclr_kernel.kernel` is printed from its description
-// (KernelOps.td, stated by simclr-describe-kernels) as one
-//   extern "C" void NAME(void *const *operands)
-// whose operands are the inputs `a<i>`, the outputs `o<j>` and the scratch
+// (KernelOps.td, stated by simclr-describe-kernels) as a function body over
+// the operand table: the inputs `a<i>`, the outputs `o<j>` and the scratch
 // buffers `s<k>`, in the launch's order. One function per kernel kind; an
-// expression printer writes each elementwise op as a C++ expression of the
+// expression printer writes each elementwise op as an expression of the
 // element index `i`; anchors call the header-only templates of
-// lib/include/simclr/Kernels/Cpu with the shapes as literals, the prologue
-// as a `float(int64_t)` lambda and the epilogue as a `float(int64_t,
-// float)` lambda, so GCC inlines and vectorizes one loop nest per kernel.
-// Nothing here decides what a kernel is: a description the printer cannot
-// express is an error at the kernel.
+// lib/include/simclr/Kernels/<Target> with the shapes as literals, the
+// prologue as a `float(int64_t)` lambda and the epilogue as a
+// `float(int64_t, float)` lambda, so the compiler inlines one loop nest per
+// kernel. The target's KernelLanguage supplies the few words that differ
+// (KernelPrinter.h). Nothing here decides what a kernel is: a description
+// the printer cannot express is an error at the kernel.
 //
 //===----------------------------------------------------------------------===//
-#include "simclr/Target/Cpu/CpuTarget.h"
+#include "simclr/Target/KernelPrinter.h"
 
 #include "simclr/Dialect/Kernel/IR/KernelOps.h"
 #include "simclr/Dialect/Simclr/IR/SimclrOps.h"
+#include "simclr/Kernels/Scratch.h"
 #include "simclr/Support/ArtifactPlan.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/SHA256.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace mlir::simclr;
 using namespace mlir::simclr_kernel;
 
-namespace {
+KernelLanguage::~KernelLanguage() = default;
 
-/// Elementwise loops shorter than this stay on one thread: forking the
-/// OpenMP team costs more than they do (measured on the Fashion-MNIST
-/// step's bias and scale kernels, docs/benchmarks.md).
-constexpr int64_t kParallelLoopElements = 32768;
-
-/// The C++ type of a buffer's elements.
-std::string cType(Type type) {
+std::string KernelLanguage::elementType(Type type) const {
   FailureOr<::simclr::DType> dtype = getDType(type);
   if (failed(dtype))
     return "";
@@ -62,16 +58,19 @@ std::string cType(Type type) {
   return "";
 }
 
-/// A double as a C++ literal that round-trips exactly.
-std::string doubleLiteral(double value) {
+std::string mlir::simclr_kernel::doubleLiteral(double value) {
   return llvm::formatv("{0:e17}", value).str();
 }
+
+namespace {
+
 std::string floatLiteral(double value) {
   return "static_cast<float>(" + doubleLiteral(value) + ")";
 }
 std::string doubleLiteral(const APFloat &value) {
-  return doubleLiteral(value.convertToDouble());
+  return mlir::simclr_kernel::doubleLiteral(value.convertToDouble());
 }
+using mlir::simclr_kernel::doubleLiteral;
 
 int64_t numElements(Value value) {
   return cast<ShapedType>(value.getType()).getNumElements();
@@ -130,25 +129,30 @@ std::pair<int64_t, int64_t> aroundDimension(ArrayRef<int64_t> shape,
   return {outer, inner};
 }
 
-/// "n, c, h, w, kh, kw, sh, sw, ph, pw": the shape and window arguments
+/// n, c, h, w, kh, kw, sh, sw, ph, pw: the shape and window arguments
 /// the max-pool templates take, forward and backward alike.
 template <typename PoolOp>
-std::string poolWindowArguments(PoolOp op) {
+std::vector<int64_t> poolWindow(PoolOp op) {
   auto shape = cast<ShapedType>(op.getInput().getType()).getShape();
-  return llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}",
-                       shape[0], shape[1], shape[2], shape[3],
-                       op.getKernel()[0], op.getKernel()[1], op.getStride()[0],
-                       op.getStride()[1], op.getPadding()[0],
-                       op.getPadding()[1])
-      .str();
+  return {shape[0],          shape[1],          shape[2],
+          shape[3],          op.getKernel()[0], op.getKernel()[1],
+          op.getStride()[0], op.getStride()[1], op.getPadding()[0],
+          op.getPadding()[1]};
 }
 
 class KernelPrinter {
 public:
-  KernelPrinter(KernelOp kernel, llvm::raw_ostream &os)
-      : kernel(kernel), os(os), ops(kernel.getBodyOps()) {}
+  KernelPrinter(KernelOp kernel, const KernelLanguage &language,
+                llvm::raw_ostream &os)
+      : kernel(kernel), language(language), os(os),
+        ops(kernel.getBodyOps()) {}
 
+  /// Prints the body; `calls` and `copyBytes` are then filled.
   LogicalResult print();
+
+  std::vector<TemplateCall> calls;
+  int64_t elements = 0;
+  int64_t copyBytes = 0;
 
 private:
   Block &body() { return kernel.getBodyBlock(); }
@@ -163,6 +167,15 @@ private:
   std::string pointerOf(Value value);
   /// The scratch operand no anchor result occupies: the workspace.
   FailureOr<std::string> workspace();
+  /// `name` in the target's template namespace.
+  std::string templateName(StringRef name) const {
+    return (language.templateNamespace() + "::" + name).str();
+  }
+  /// Records a call of template `name` on `dims` and returns its text up
+  /// to the last of those: "ns::name(<phase>d0, d1, ...".
+  std::string call(StringRef name, ArrayRef<int64_t> dims);
+  /// The same for a channel template: "ns::name<X>(<phase>n, c, hw".
+  std::string channelCall(StringRef name, const ChannelView &view);
 
   //===--- Expression printer ---------------------------------------------===//
   /// Appends `const float vK = ...;` for each op of `indices` to `lines`;
@@ -189,6 +202,7 @@ private:
   FailureOr<std::string> epilogue(Operation *anchor);
 
   KernelOp kernel;
+  const KernelLanguage &language;
   llvm::raw_ostream &os;
   SmallVector<Operation *> ops;
   /// The layout the kernel iterates in: that of its 4-D operands.
@@ -197,6 +211,21 @@ private:
   /// Where read() declares the loads of the expression being printed.
   llvm::raw_ostream *loads = nullptr;
 };
+
+std::string KernelPrinter::call(StringRef name, ArrayRef<int64_t> dims) {
+  calls.push_back({name.str(), std::vector<int64_t>(dims.begin(), dims.end())});
+  std::string text = templateName(name) + "(" + language.phaseArgument().str();
+  for (auto [k, dim] : llvm::enumerate(dims))
+    text += (k ? ", " : "") + std::to_string(dim);
+  return text;
+}
+
+std::string KernelPrinter::channelCall(StringRef name,
+                                       const ChannelView &view) {
+  calls.push_back({name.str(), {view.block, view.n, view.c, view.hw}});
+  return templateName(name) + "<" + std::to_string(view.block) + ">(" +
+         language.phaseArgument().str() + view.arguments();
+}
 
 std::string KernelPrinter::operandPointer(int64_t index, StringRef type) {
   if (index < numInputs())
@@ -280,7 +309,7 @@ KernelPrinter::read(Value value, llvm::DenseMap<Value, std::string> &bound) {
   if (!loads)
     return element;
   std::string name = "x" + std::to_string(valueCounter++);
-  *loads << "    const " << cType(value.getType()) << " " << name << " = "
+  *loads << "    const " << language.elementType(value.getType()) << " " << name << " = "
         << element << ";\n";
   bound[value] = name;
   return name;
@@ -361,13 +390,9 @@ LogicalResult KernelPrinter::printElementwise() {
   std::string lines;
   if (failed(printExpression(all, bound, lines)))
     return failure();
-  // The count is a literal: decided here, not by an OpenMP `if` clause,
-  // whose false branch still builds a team of one (libgomp allocates it).
-  if (count > kParallelLoopElements)
-    os << "  #pragma omp parallel for simd schedule(static)\n";
-  else
-    os << "  #pragma omp simd\n";
-  os << "  for (int64_t i = 0; i < " << count << "; ++i) {\n" << lines;
+  elements = count;
+  calls.push_back({"elementwise", {count}});
+  os << language.elementLoop(count) << lines;
   for (auto [position, value] : llvm::enumerate(yield->getOperands())) {
     if (isa<BlockArgument>(value))
       continue; // Copied through before the loop.
@@ -391,7 +416,7 @@ FailureOr<std::string> KernelPrinter::prologue(Operation *anchor) {
     if (pointer.empty())
       return anchor->emitOpError() << "operand 0 is neither a kernel input "
                                       "nor computed by a prologue";
-    return "simclr::cpu::Load{" + pointer + "}";
+    return templateName("Load") + "{" + pointer + "}";
   }
   llvm::DenseMap<Value, std::string> bound;
   std::string lines;
@@ -404,7 +429,7 @@ FailureOr<std::string> KernelPrinter::prologue(Operation *anchor) {
 FailureOr<std::string> KernelPrinter::epilogue(Operation *anchor) {
   ArrayRef<int64_t> indices = *kernel.getEpilogue();
   if (indices.empty())
-    return std::string("simclr::cpu::Identity{}");
+    return templateName("Identity") + "{}";
   llvm::DenseMap<Value, std::string> bound;
   bound[anchor->getResult(0)] = "r";
   std::string lines;
@@ -420,7 +445,7 @@ LogicalResult KernelPrinter::printAnchored() {
   // Where anchor result k goes (after the epilogue for result 0).
   auto out = [&](unsigned k) {
     return operandPointer(results[k],
-                          cType(anchor->getResult(k).getType()));
+                          language.elementType(anchor->getResult(k).getType()));
   };
   auto a = [&](unsigned k) { return pointerOf(anchor->getOperand(k)); };
   for (unsigned k = 1; k < anchor->getNumOperands(); ++k)
@@ -454,8 +479,7 @@ LogicalResult KernelPrinter::printAnchored() {
         FailureOr<std::string> ws = workspace();
         if (failed(ws))
           return failure();
-        os << "  simclr::cpu::batchNormTrainForward<" << s.block << ">("
-           << s.arguments() << ", " << *pro << ", " << a(1) << ", " << a(2)
+        os << "  " << channelCall("batchNormTrainForward", s) << ", " << *pro << ", " << a(1) << ", " << a(2)
            << ", " << doubleLiteral(op.getEpsilon()) << ", " << out(0) << ", "
            << out(1) << ", " << out(2) << ", " << *ws << ", " << *epi << ");\n";
         return success();
@@ -465,8 +489,7 @@ LogicalResult KernelPrinter::printAnchored() {
         FailureOr<std::string> ws = workspace();
         if (failed(ws))
           return failure();
-        os << "  simclr::cpu::batchNormInference<" << s.block << ">("
-           << s.arguments() << ", " << *pro << ", " << a(1) << ", " << a(2)
+        os << "  " << channelCall("batchNormInference", s) << ", " << *pro << ", " << a(1) << ", " << a(2)
            << ", " << a(3) << ", " << a(4) << ", "
            << doubleLiteral(op.getEpsilon()) << ", " << out(0) << ", " << *ws
            << ", " << *epi << ");\n";
@@ -477,8 +500,7 @@ LogicalResult KernelPrinter::printAnchored() {
         FailureOr<std::string> ws = workspace();
         if (failed(ws))
           return failure();
-        os << "  simclr::cpu::batchNormTrainBackward<" << s.block << ">("
-           << s.arguments() << ", " << *pro << ", " << a(1) << ", " << a(2)
+        os << "  " << channelCall("batchNormTrainBackward", s) << ", " << *pro << ", " << a(1) << ", " << a(2)
            << ", " << a(3) << ", " << a(4) << ", "
            << doubleLiteral(op.getEpsilon()) << ", " << out(0) << ", "
            << out(1) << ", " << out(2) << ", " << *ws << ", " << *epi << ");\n";
@@ -488,15 +510,13 @@ LogicalResult KernelPrinter::printAnchored() {
         // Operand 0 is 4-D; its layout is that of the kernel input or of
         // the prologue's flat inputs, the kernel's iteration layout.
         ChannelView s = channelView(op.getInput(), iterationLayout);
-        os << "  simclr::cpu::globalAvgPoolForward<" << s.block << ">("
-           << s.arguments() << ", " << *pro << ", " << out(0) << ", " << *epi
+        os << "  " << channelCall("globalAvgPoolForward", s) << ", " << *pro << ", " << out(0) << ", " << *epi
            << ");\n";
         return success();
       })
       .Case([&](GlobalAvgPoolBackwardOp op) {
         ChannelView s = viewOfOutput0(op.getGradInput());
-        os << "  simclr::cpu::globalAvgPoolBackward<" << s.block << ">("
-           << s.arguments() << ", " << *pro << ", " << out(0) << ", " << *epi
+        os << "  " << channelCall("globalAvgPoolBackward", s) << ", " << *pro << ", " << out(0) << ", " << *epi
            << ");\n";
         return success();
       })
@@ -505,30 +525,28 @@ LogicalResult KernelPrinter::printAnchored() {
         FailureOr<std::string> ws = workspace();
         if (failed(ws))
           return failure();
-        os << "  simclr::cpu::sumToChannels<" << s.block << ">("
-           << s.arguments() << ", " << *pro << ", " << out(0) << ", " << *ws
+        os << "  " << channelCall("sumToChannels", s) << ", " << *pro << ", " << out(0) << ", " << *ws
            << ", " << *epi << ");\n";
         return success();
       })
       .Case([&](NormalizeOp op) {
         ChannelView s = viewOfOutput0(op.getInput());
-        os << "  static const float mean_[] = {";
+        os << "  " << language.constantArray() << " mean_[] = {";
         for (double v : op.getMean())
           os << floatLiteral(v) << ", ";
-        os << "};\n  static const float std_[] = {";
+        os << "};\n  " << language.constantArray() << " std_[] = {";
         for (double v : op.getStd())
           os << floatLiteral(v) << ", ";
         os << "};\n";
-        os << "  simclr::cpu::normalizeChannels<" << s.block << ">("
-           << s.arguments() << ", " << *pro << ", mean_, std_, " << out(0)
+        os << "  " << channelCall("normalizeChannels", s) << ", " << *pro << ", mean_, std_, " << out(0)
            << ", " << *epi << ");\n";
         return success();
       })
       .Case([&](RunningStatsUpdateOp op) -> LogicalResult {
         if (failed(requirePlain()))
           return failure();
-        os << "  simclr::cpu::runningStatsUpdate("
-           << numElements(op.getRunningMean()) << ", " << a(0) << ", " << a(1)
+        os << "  " << call("runningStatsUpdate", {numElements(op.getRunningMean())})
+           << ", " << a(0) << ", " << a(1)
            << ", " << a(2) << ", " << a(3) << ", "
            << doubleLiteral(op.getMomentum()) << ", "
            << op.getCountAttr().getInt() << ", " << out(0) << ", " << out(1)
@@ -538,28 +556,24 @@ LogicalResult KernelPrinter::printAnchored() {
       .Case([&](MaxPool2DOp op) -> LogicalResult {
         if (failed(requirePlain()))
           return failure();
-        os << "  simclr::cpu::maxPool2dForward(" << poolWindowArguments(op)
-           << ", " << a(0) << ", " << out(0) << ");\n";
+        os << "  " << call("maxPool2dForward", poolWindow(op)) << ", " << a(0) << ", " << out(0) << ");\n";
         return success();
       })
       .Case([&](MaxPool2DBackwardOp op) -> LogicalResult {
         if (failed(requirePlain()))
           return failure();
-        os << "  simclr::cpu::maxPool2dBackward(" << poolWindowArguments(op)
-           << ", " << a(0) << ", " << a(1) << ", " << out(0) << ");\n";
+        os << "  " << call("maxPool2dBackward", poolWindow(op)) << ", " << a(0) << ", " << a(1) << ", " << out(0) << ");\n";
         return success();
       })
       .Case([&](L2NormalizeOp op) {
         auto shape = op.getInput().getType().getShape();
-        os << "  simclr::cpu::l2NormalizeForward(" << shape[0] << ", "
-           << shape[1] << ", " << doubleLiteral(op.getEpsilon()) << ", "
+        os << "  " << call("l2NormalizeForward", {shape[0], shape[1]}) << ", " << doubleLiteral(op.getEpsilon()) << ", "
            << *pro << ", " << out(0) << ", " << *epi << ");\n";
         return success();
       })
       .Case([&](L2NormalizeBackwardOp op) {
         auto shape = op.getInput().getType().getShape();
-        os << "  simclr::cpu::l2NormalizeBackward(" << shape[0] << ", "
-           << shape[1] << ", " << doubleLiteral(op.getEpsilon()) << ", "
+        os << "  " << call("l2NormalizeBackward", {shape[0], shape[1]}) << ", " << doubleLiteral(op.getEpsilon()) << ", "
            << *pro << ", " << a(1) << ", " << out(0) << ", " << *epi << ");\n";
         return success();
       })
@@ -568,8 +582,7 @@ LogicalResult KernelPrinter::printAnchored() {
         if (failed(requirePlain()) || failed(ws))
           return failure();
         auto shape = op.getEmbeddings().getType().getShape();
-        os << "  simclr::cpu::ntXentForward(" << shape[0] << ", " << shape[1]
-           << ", " << a(0) << ", " << doubleLiteral(op.getTemperature())
+        os << "  " << call("ntXentForward", {shape[0], shape[1]}) << ", " << a(0) << ", " << doubleLiteral(op.getTemperature())
            << ", " << out(0) << ", " << *ws << ");\n";
         return success();
       })
@@ -578,36 +591,36 @@ LogicalResult KernelPrinter::printAnchored() {
         if (failed(requirePlain()) || failed(ws))
           return failure();
         auto shape = op.getEmbeddings().getType().getShape();
-        os << "  simclr::cpu::ntXentBackward(" << shape[0] << ", " << shape[1]
-           << ", " << a(0) << ", " << a(1) << ", "
+        os << "  " << call("ntXentBackward", {shape[0], shape[1]}) << ", " << a(0) << ", " << a(1) << ", "
            << doubleLiteral(op.getTemperature()) << ", " << out(0) << ", "
            << *ws << ");\n";
         return success();
       })
       .Case([&](MaskedScaledLogSoftmaxOp op) {
         auto shape = op.getInput().getType().getShape();
-        os << "  simclr::cpu::maskedScaledLogSoftmaxForward(" << shape[0]
-           << ", " << *pro << ", " << doubleLiteral(op.getScale()) << ", "
+        os << "  " << call("maskedScaledLogSoftmaxForward", {shape[0]}) << ", " << *pro << ", " << doubleLiteral(op.getScale()) << ", "
            << out(0) << ", " << *epi << ");\n";
         return success();
       })
       .Case([&](MaskedScaledLogSoftmaxBackwardOp op) {
         auto shape = op.getResult().getType().getShape();
-        os << "  simclr::cpu::maskedScaledLogSoftmaxBackward(" << shape[0]
-           << ", " << *pro << ", " << a(1) << ", "
+        os << "  " << call("maskedScaledLogSoftmaxBackward", {shape[0]}) << ", " << *pro << ", " << a(1) << ", "
            << doubleLiteral(op.getScale()) << ", " << out(0) << ", " << *epi
            << ");\n";
         return success();
       })
       .Case([&](GatherPositivesOp op) {
-        os << "  simclr::cpu::gatherPositivesForward("
-           << op.getInput().getType().getShape()[0] << ", " << *pro << ", "
+        os << "  "
+           << call("gatherPositivesForward", {op.getInput().getType().getShape()[0]})
+           << ", " << *pro << ", "
            << out(0) << ", " << *epi << ");\n";
         return success();
       })
       .Case([&](GatherPositivesBackwardOp op) {
-        os << "  simclr::cpu::gatherPositivesBackward("
-           << op.getGradOutput().getType().getShape()[0] << ", " << *pro
+        os << "  "
+           << call("gatherPositivesBackward",
+                   {op.getGradOutput().getType().getShape()[0]})
+           << ", " << *pro
            << ", " << out(0) << ", " << *epi << ");\n";
         return success();
       })
@@ -615,7 +628,7 @@ LogicalResult KernelPrinter::printAnchored() {
         FailureOr<std::string> ws = workspace();
         if (failed(ws))
           return failure();
-        os << "  simclr::cpu::reduceMeanForward(" << numElements(op.getInput())
+        os << "  " << call("reduceMeanForward", {numElements(op.getInput())})
            << ", " << *pro << ", " << out(0) << ", " << *ws << ", " << *epi
            << ");\n";
         return success();
@@ -625,8 +638,9 @@ LogicalResult KernelPrinter::printAnchored() {
         int64_t dim = op.getDimAttr().getInt();
         auto [outer, inner] = aroundDimension(shape, dim);
         int64_t size = op.getType().getShape()[dim];
-        os << "  simclr::cpu::sliceCopy(" << outer << ", " << shape[dim] << ", "
-           << inner << ", " << op.getOffsetAttr().getInt() << ", " << size
+        os << "  "
+           << call("sliceCopy", {outer, shape[dim], inner,
+                                 op.getOffsetAttr().getInt(), size})
            << ", " << *pro << ", " << out(0) << ", " << *epi << ");\n";
         return success();
       })
@@ -639,10 +653,10 @@ LogicalResult KernelPrinter::printAnchored() {
         int64_t offset = 0;
         for (Value input : op.getInputs()) {
           int64_t size = cast<ShapedType>(input.getType()).getShape()[dim];
-          os << "  simclr::cpu::concatCopy(" << outer << ", " << shape[dim]
-             << ", " << inner << ", " << offset << ", " << size
-             << ", simclr::cpu::Load{" << pointerOf(input) << "}, " << out(0)
-             << ", simclr::cpu::Identity{});\n";
+          os << "  "
+             << call("concatCopy", {outer, shape[dim], inner, offset, size})
+             << ", " << templateName("Load") << "{" << pointerOf(input)
+             << "}, " << out(0) << ", " << templateName("Identity") << "{});\n";
           offset += size;
         }
         return success();
@@ -650,16 +664,21 @@ LogicalResult KernelPrinter::printAnchored() {
       .Case([&](LrScheduleOp op) -> LogicalResult {
         if (failed(requirePlain()))
           return failure();
-        os << "  " << out(0) << "[0] = simclr::cpu::lrWarmupCosine(" << a(0)
-           << "[0], " << doubleLiteral(op.getBaseLr()) << ", "
-           << doubleLiteral(op.getFinalLr()) << ", "
-           << op.getWarmupStepsAttr().getInt() << ", "
-           << op.getTotalStepsAttr().getInt() << ");\n";
+        // A scalar: no template call with launches of its own.
+        calls.push_back({"lrWarmupCosine", {}});
+        os << "  "
+           << language.once(
+                  out(0) + "[0] = " + templateName("lrWarmupCosine") + "(" +
+                  a(0) + "[0], " + doubleLiteral(op.getBaseLr()) + ", " +
+                  doubleLiteral(op.getFinalLr()) + ", " +
+                  std::to_string(op.getWarmupStepsAttr().getInt()) + ", " +
+                  std::to_string(op.getTotalStepsAttr().getInt()) + ");")
+           << "\n";
         return success();
       })
       .Default([&](Operation *op) {
         return op->emitOpError()
-               << "has no CPU kernel template (kernel @" << kernel.getSymName()
+               << "has no " << language.name() << " kernel template (kernel @" << kernel.getSymName()
                << ")";
       });
 }
@@ -694,8 +713,7 @@ LogicalResult KernelPrinter::printNtXent() {
     return failure();
   ArrayRef<int64_t> results = *kernel.getResults();
   auto shape = forward.getEmbeddings().getType().getShape();
-  os << "  simclr::cpu::ntXentForwardBackward(" << shape[0] << ", " << shape[1]
-     << ", " << z << ", " << doubleLiteral(forward.getTemperature()) << ", "
+  os << "  " << call("ntXentForwardBackward", {shape[0], shape[1]}) << ", " << z << ", " << doubleLiteral(forward.getTemperature()) << ", "
      << dloss << ", " << operandPointer(results[0]) << ", "
      << operandPointer(results[1]) << ", " << *ws << ");\n";
   return success();
@@ -709,50 +727,53 @@ LogicalResult KernelPrinter::printOptimizer() {
     std::string to = pointerOf(updated);
     if (from.empty() || to.empty())
       return failure();
-    os << "  if (" << to << " != " << from << ") std::memcpy(" << to << ", "
-       << from << ", " << numBytes(old) << ");\n";
+    os << "  " << language.copyOldValue(to, from, numBytes(old)) << "\n";
+    copyBytes = std::max(copyBytes, numBytes(old));
     return to;
   };
   std::string segments, call;
+  // The template all updates share (the hyper-parameters must agree too).
+  std::string optimizerTemplate;
   llvm::raw_string_ostream table(segments);
   FailureOr<std::string> ws = workspace();
   if (failed(ws))
     return failure();
   for (Operation *op : ops) {
     FailureOr<std::string> param, state0, state1 = std::string("nullptr");
+    // thisCall: the template's arguments after the segment table.
     std::string grad, lr, thisCall;
     double weightDecay = 0;
     int flags = 0;
     if (auto adamw = dyn_cast<AdamWUpdateOp>(op)) {
+      optimizerTemplate = "adamWUpdateAll";
       param = inPlace(adamw.getParam(), adamw.getNewParam());
       state0 = inPlace(adamw.getExpAvg(), adamw.getNewExpAvg());
       state1 = inPlace(adamw.getExpAvgSq(), adamw.getNewExpAvgSq());
       grad = pointerOf(adamw.getGrad());
       lr = pointerOf(adamw.getLr());
       weightDecay = adamw.getWeightDecay().convertToDouble();
-      thisCall = "simclr::cpu::adamWUpdateAll(segments, COUNT, " + lr +
-                 "[0], " + pointerOf(adamw.getStep()) + "[0], " +
+      thisCall = lr + "[0], " + pointerOf(adamw.getStep()) + "[0], " +
                  doubleLiteral(adamw.getBeta1()) + ", " +
                  doubleLiteral(adamw.getBeta2()) + ", " +
                  doubleLiteral(adamw.getEpsilon());
     } else if (auto sgd = dyn_cast<SgdUpdateOp>(op)) {
+      optimizerTemplate = "sgdUpdateAll";
       param = inPlace(sgd.getParam(), sgd.getNewParam());
       state0 = inPlace(sgd.getMomentumBuffer(), sgd.getNewMomentumBuffer());
       grad = pointerOf(sgd.getGrad());
       lr = pointerOf(sgd.getLr());
       weightDecay = sgd.getWeightDecay().convertToDouble();
-      thisCall = "simclr::cpu::sgdUpdateAll(segments, COUNT, " + lr + "[0], " +
-                 doubleLiteral(sgd.getMomentum());
+      thisCall = lr + "[0], " + doubleLiteral(sgd.getMomentum());
     } else {
       auto lars = cast<LarsUpdateOp>(op);
+      optimizerTemplate = "larsUpdateAll";
       param = inPlace(lars.getParam(), lars.getNewParam());
       state0 = inPlace(lars.getMomentumBuffer(), lars.getNewMomentumBuffer());
       grad = pointerOf(lars.getGrad());
       lr = pointerOf(lars.getLr());
       weightDecay = lars.getWeightDecay().convertToDouble();
       flags = lars.getLayerAdaptation() ? 1 : 0;
-      thisCall = "simclr::cpu::larsUpdateAll(segments, COUNT, " + lr +
-                 "[0], " + doubleLiteral(lars.getMomentum()) + ", " +
+      thisCall = lr + "[0], " + doubleLiteral(lars.getMomentum()) + ", " +
                  doubleLiteral(lars.getTrustCoefficient());
     }
     if (failed(param) || failed(state0) || failed(state1) || grad.empty() ||
@@ -760,20 +781,29 @@ LogicalResult KernelPrinter::printOptimizer() {
       return op->emitOpError()
              << "parameters, gradients, state and the learning rate must be "
                 "kernel inputs and outputs";
-    if (!call.empty() && call != thisCall)
+    if (!call.empty() && call != optimizerTemplate + thisCall)
       return op->emitOpError()
              << "differs from the kernel's other updates in a shared "
                 "hyper-parameter; they cannot share one launch";
-    call = thisCall;
+    call = optimizerTemplate + thisCall;
     table << "    {" << *param << ", " << grad << ", " << *state0 << ", "
           << *state1 << ", " << numElements(op->getOperand(0)) << ", "
           << doubleLiteral(weightDecay) << ", " << flags << "},\n";
   }
-  os << "  const simclr::cpu::OptimizerSegment segments[] = {\n"
+  os << "  const " << templateName("OptimizerSegment") << " segments[] = {\n"
      << segments << "  };\n";
-  size_t at = call.find("COUNT");
-  call.replace(at, 5, std::to_string(ops.size()));
-  os << "  " << call << ", " << *ws << ");\n";
+  int64_t chunks = 0;
+  for (Operation *op : ops)
+    chunks += ::simclr::kernels::optimizerChunks(numElements(op->getOperand(0)));
+  calls.push_back({optimizerTemplate, {static_cast<int64_t>(ops.size()), chunks}});
+  os << "  "
+     << language.optimizerUpdate(
+            templateName(optimizerTemplate) + "(" +
+            language.optimizerPhaseArgument().str() + "segments, " +
+            std::to_string(ops.size()) + ", " +
+            call.substr(optimizerTemplate.size()) + ", " +
+            *ws + ");")
+     << "\n";
   return success();
 }
 
@@ -781,11 +811,9 @@ LogicalResult KernelPrinter::print() {
   if (!kernel.isDescribed())
     return kernel.emitOpError()
            << "has no description; run simclr-describe-kernels first";
-  os << "extern \"C\" void " << kernel.getSymName()
-     << "(void *const *operands) {\n";
   unsigned index = 0;
   for (BlockArgument argument : body().getArguments()) {
-    std::string type = cType(argument.getType());
+    std::string type = language.elementType(argument.getType());
     if (type.empty())
       return kernel.emitOpError() << "argument type " << argument.getType()
                                   << " has no C type";
@@ -795,15 +823,18 @@ LogicalResult KernelPrinter::print() {
     ++index;
   }
   for (auto [position, value] : llvm::enumerate(kernel.getYield()->getOperands())) {
-    std::string type = cType(value.getType());
+    std::string type = language.elementType(value.getType());
     std::string name = operandPointer(index);
     os << "  " << type << " *" << name << " = static_cast<" << type
        << " *>(operands[" << index << "]);\n";
-    if (auto argument = dyn_cast<BlockArgument>(value))
+    if (auto argument = dyn_cast<BlockArgument>(value)) {
       // A block argument yielded unchanged: copy it through.
-      os << "  std::memcpy(" << name << ", "
-         << operandPointer(argument.getArgNumber()) << ", " << numBytes(value)
-         << ");\n";
+      os << "  "
+         << language.copyThrough(name, operandPointer(argument.getArgNumber()),
+                                 numBytes(value))
+         << "\n";
+      copyBytes = std::max(copyBytes, numBytes(value));
+    }
     ++index;
   }
   // All 4-D operands of a kernel share one layout (KernelOps.td): the
@@ -835,39 +866,21 @@ LogicalResult KernelPrinter::print() {
     result = printOptimizer();
     break;
   }
-  os << "}\n\n";
   return result;
 }
 
 } // namespace
 
-FailureOr<KernelSource> mlir::simclr_kernel::emitCpuKernels(ModuleOp module) {
-  std::string kernels;
-  llvm::raw_string_ostream os(kernels);
-  int count = 0;
-  for (KernelOp kernel : module.getOps<KernelOp>()) {
-    if (failed(KernelPrinter(kernel, os).print()))
-      return failure();
-    ++count;
-  }
-  std::string prelude =
-      "// Generated by simclrc: one function per simclr_kernel.kernel.\n"
-      "// ABI: lib/include/simclr/Support/ArtifactPlan.h. Do not edit.\n"
-      "#include \"simclr/Kernels/Cpu/CpuKernels.h\"\n\n"
-      "#include <cstdint>\n#include <cstring>\n\n";
-  std::string fingerprint = llvm::toHex(
-      llvm::SHA256::hash(llvm::arrayRefFromStringRef(prelude + kernels)),
-      /*LowerCase=*/true);
-
-  KernelSource source;
-  source.fingerprint = fingerprint;
-  source.kernelCount = count;
-  source.text = prelude + kernels + "extern \"C\" const char *" +
-                ::simclr::artifact::kFingerprintSymbol +
-                "(void) {\n  return \"" + fingerprint +
-                "\";\n}\n\nextern \"C\" int64_t " +
-                ::simclr::artifact::kAbiVersionSymbol + "(void) {\n  return " +
-                std::to_string(::simclr::artifact::kPlanFormatVersion) +
-                ";\n}\n";
-  return source;
+FailureOr<PrintedKernel>
+mlir::simclr_kernel::printKernelBody(KernelOp kernel,
+                                     const KernelLanguage &language) {
+  PrintedKernel printed;
+  llvm::raw_string_ostream os(printed.body);
+  KernelPrinter printer(kernel, language, os);
+  if (failed(printer.print()))
+    return failure();
+  printed.calls = std::move(printer.calls);
+  printed.elements = printer.elements;
+  printed.copyBytes = printer.copyBytes;
+  return printed;
 }
