@@ -8,7 +8,8 @@
 // transposed matmul (cuBLASLt) and a one-replica collective,
 // three times with new inputs (eager, captured into a CUDA graph,
 // replayed), every output read back through a checkpoint and compared
-// with naive host loops. Without a GPU it is skipped, saying why; with
+// with naive host loops; then a second executor on the same inputs must
+// write the same bytes (deterministic engines). Without a GPU it is skipped, saying why; with
 // SIMCLR_REQUIRE_GPU=1 that is a failure instead.
 //
 //===----------------------------------------------------------------------===//
@@ -312,6 +313,42 @@ void checkEntries(const std::shared_ptr<const runtime::Artifact> &artifact,
       }
     expectNear(read("c", {kM, kN}), cWant, "matmul c");
     expectNear(read("c_copy", {kM, kN}), cWant, "all_reduce_sum c_copy");
+  }
+
+  // Deterministic engines: a second executor given the same inputs writes
+  // the same bytes, run for run (a resumed training run relies on it).
+  Expected<std::unique_ptr<runtime::Executor>> again =
+      runtime::Executor::create(artifact);
+  ASSERT_TRUE(again) << again.status().message();
+  rng.seed(12);
+  for (int run = 1; run <= 3; ++run) {
+    SCOPED_TRACE("second executor, run " + std::to_string(run));
+    std::vector<float> a = randomVector(kM * kK), x = randomVector(count(kX)),
+                       w = randomVector(count(kW)), b = randomVector(kN * kK);
+    int64_t n = kElements;
+    ASSERT_TRUE((*again)
+                    ->run("check", {{"a", a.data()},
+                                    {"n", &n},
+                                    {"x", x.data()},
+                                    {"w", w.data()},
+                                    {"b", b.data()}})
+                    .isOk());
+    std::string first = prefix + "-" + std::to_string(run) + ".safetensors";
+    std::string second =
+        prefix + "-again-" + std::to_string(run) + ".safetensors";
+    ASSERT_TRUE((*again)->saveState(second).isOk());
+    Expected<SafetensorsReader> one = SafetensorsReader::open(first);
+    Expected<SafetensorsReader> two = SafetensorsReader::open(second);
+    ASSERT_TRUE(one && two);
+    for (const TensorInfo &info : one->tensors()) {
+      size_t bytes = static_cast<size_t>(info.byteSize);
+      std::vector<std::byte> x1(bytes), x2(bytes);
+      ASSERT_TRUE(one->read(info.name, info.dtype, info.shape, x1.data(), bytes)
+                      .isOk());
+      ASSERT_TRUE(two->read(info.name, info.dtype, info.shape, x2.data(), bytes)
+                      .isOk());
+      EXPECT_EQ(x1, x2) << info.name << " differs between two executors";
+    }
   }
 }
 
