@@ -206,6 +206,11 @@ TEST(TrainCheckpoint, OtherArtifactIsRefused) {
 // SIGKILL at a random moment, several times over the same run directory;
 // after each kill the newest readable checkpoint must load.
 TEST(TrainCheckpoint, SurvivesSigkillDuringWrites) {
+#ifdef __SANITIZE_THREAD__
+  // A forked child of a TSan process runs so slowly that no checkpoint
+  // completes between kills; the kills are tested in the other builds.
+  GTEST_SKIP() << "fork-and-kill timing does not hold under TSan";
+#endif
   ScratchDir run;
   ASSERT_FALSE(run.path().empty());
   // Large enough (4 MiB) that a kill often lands inside a write.
@@ -233,8 +238,12 @@ TEST(TrainCheckpoint, SurvivesSigkillDuringWrites) {
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     ASSERT_TRUE(WIFSIGNALED(status)) << "the writer failed before the kill";
 
-    for (const auto &entry : fs::directory_iterator(checkpointDirectory(run.path())))
-      if (entry.path().filename().string().find(".tmp-") != std::string::npos) {
+    // The directory is missing when the kill came first (a slow fork
+    // under TSan does that).
+    std::error_code ec;
+    for (fs::directory_iterator it(checkpointDirectory(run.path()), ec), end;
+         !ec && it != end; it.increment(ec))
+      if (it->path().filename().string().find(".tmp-") != std::string::npos) {
         ++killsMidWrite;
         break;
       }
