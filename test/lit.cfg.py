@@ -20,3 +20,6 @@ config.substitutions.append(("%examples", os.path.join(config.simclr_source_dir,
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Frontend", "Inputs")))
 # Python helpers of the tests (standard library only): lit's own interpreter.
 config.substitutions.append(("%python", sys.executable))
+# simclrc compiles CUDA kernels (NVRTC was found at configure time).
+if getattr(config, "simclr_have_nvrtc", False):
+    config.available_features.add("nvrtc")

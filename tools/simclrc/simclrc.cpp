@@ -60,6 +60,8 @@ enum class EmitKind {
   /// The generated source of the kernel library (the target's language:
   /// C++ for the CPU).
   Source,
+  /// The generated CUDA C++ kernels (--target=cuda).
+  CudaSource,
   /// The artifact directory (-o DIR): plan.json, kernels.so, kernels.cpp.
   Artifact,
 };
@@ -102,6 +104,8 @@ cl::opt<EmitKind> emitKind(
                           "planned peak beside the sum of intermediates"),
                clEnumValN(EmitKind::Source, "cpp",
                           "the generated C++ kernels (--target=cpu)"),
+               clEnumValN(EmitKind::CudaSource, "cuda",
+                          "the generated CUDA C++ kernels (--target=cuda)"),
                clEnumValN(EmitKind::Artifact, "artifact",
                           "(default) the artifact directory -o DIR that "
                           "simclr-train runs")),
@@ -157,14 +161,21 @@ cl::opt<std::string> hostCompiler(
 
 cl::opt<std::string> targetName(
     "target",
-    cl::desc("What the kernels are compiled for: cpu (default)"),
+    cl::desc("What the kernels are compiled for: cpu (default) or cuda"),
     cl::init("cpu"), cl::value_desc("name"), cl::cat(simclrcCategory));
 
 cl::opt<std::string> targetArchitecture(
     "arch",
     cl::desc("The target's architecture: for cpu an x86-64 level "
-             "(x86-64-v2, x86-64-v3, x86-64-v4); default: this machine's"),
+             "(x86-64-v2, x86-64-v3, x86-64-v4; default: this machine's), "
+             "for cuda a compute capability sm_XY (default sm_90)"),
     cl::value_desc("arch"), cl::cat(simclrcCategory));
+
+cl::opt<std::string> cudaArchitecture(
+    "cuda-arch",
+    cl::desc("--target=cuda's architecture, sm_XY (default sm_90: H100, "
+             "H200); the same as --arch with --target=cuda"),
+    cl::value_desc("sm_XY"), cl::cat(simclrcCategory));
 
 /// Prints a one-line error and returns the tool's failure exit code.
 int fail(const std::string &message) {
@@ -403,6 +414,15 @@ int main(int argc, char **argv) {
 
   mlir::simclr_kernel::TargetOptions targetOptions;
   targetOptions.architecture = targetArchitecture;
+  if (!cudaArchitecture.empty()) {
+    if (targetName != "cuda")
+      return fail("simclrc: error: --cuda-arch applies to --target=cuda, not --target=" +
+                  targetName);
+    if (!targetArchitecture.empty() && targetArchitecture != cudaArchitecture)
+      return fail("simclrc: error: --arch=" + targetArchitecture +
+                  " and --cuda-arch=" + cudaArchitecture + " disagree");
+    targetOptions.architecture = cudaArchitecture;
+  }
   targetOptions.hostCompiler = hostCompiler;
   targetOptions.kernelIncludeDirectory = kernelIncludeDirectory();
   std::string targetError;
@@ -410,11 +430,15 @@ int main(int argc, char **argv) {
       mlir::simclr_kernel::createTarget(targetName, targetOptions, targetError);
   if (!target)
     return fail("simclrc: error: " + targetError);
-  if (emitKind == EmitKind::Source &&
-      target->getSourceLanguage() != "cpp")
-    return fail("simclrc: error: --emit=cpp prints C++, but --target=" +
-                targetName + " emits " + target->getSourceLanguage().str() +
-                " (use --emit=" + target->getSourceLanguage().str() + ")");
+  bool emitSource =
+      emitKind == EmitKind::Source || emitKind == EmitKind::CudaSource;
+  StringRef sourceLanguage = emitKind == EmitKind::Source ? "cpp" : "cuda";
+  if (emitSource && target->getSourceLanguage() != sourceLanguage)
+    return fail("simclrc: error: --emit=" + sourceLanguage.str() + " prints " +
+                (sourceLanguage == "cpp" ? "C++" : "CUDA C++") +
+                ", but --target=" + targetName + " emits " +
+                target->getSourceLanguage().str() + " (use --emit=" +
+                target->getSourceLanguage().str() + ")");
 
   DefaultTimingManager timing;
   applyDefaultTimingManagerCLOptions(timing);
@@ -462,7 +486,7 @@ int main(int argc, char **argv) {
     return fail(outputPath + ": error: " + error);
   if (emitKind == EmitKind::MemoryPlan) {
     printMemoryPlan(**module, output->os());
-  } else if (emitKind == EmitKind::Source) {
+  } else if (emitSource) {
     FailureOr<mlir::simclr_kernel::KernelSource> source =
         target->emitKernels(**module);
     if (failed(source))

@@ -242,6 +242,14 @@ LogicalResult mlir::simclr_kernel::writeArtifact(ModuleOp module,
   if (failed(source))
     return failure();
   report.kernelCount = source->kernelCount;
+  // What the target says about how each kernel runs (a GPU kernel's
+  // launches) travels on the kernel's schedule entries.
+  for (artifact::Program &program : plan->programs)
+    for (artifact::ScheduleEntry &entry : program.schedule)
+      if (entry.kind == artifact::EntryKind::kKernel)
+        if (auto it = source->entryAttributes.find(entry.name);
+            it != source->entryAttributes.end())
+          entry.attrs.insert(it->second.begin(), it->second.end());
 
   std::string directory = options.outputDirectory;
   if (std::error_code error = llvm::sys::fs::create_directories(directory))

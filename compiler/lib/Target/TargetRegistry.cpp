@@ -8,6 +8,7 @@
 #include "simclr/Target/Target.h"
 
 #include "simclr/Target/Cpu/CpuTarget.h"
+#include "simclr/Target/Cuda/CudaTarget.h"
 
 using namespace mlir;
 using namespace mlir::simclr_kernel;
@@ -26,6 +27,7 @@ struct RegisteredTarget {
 
 constexpr RegisteredTarget kTargets[] = {
     {::simclr::TargetKind::kCpu, createCpuTarget},
+    {::simclr::TargetKind::kCuda, createCudaTarget},
 };
 
 } // namespace

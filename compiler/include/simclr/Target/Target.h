@@ -13,11 +13,13 @@
 #ifndef SIMCLR_TARGET_TARGET_H
 #define SIMCLR_TARGET_TARGET_H
 
+#include "simclr/Support/ArtifactPlan.h"
 #include "simclr/Support/Vocabulary.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +35,9 @@ struct KernelSource {
   std::string fingerprint;
   /// Kernel functions in it.
   int kernelCount = 0;
+  /// Attributes the target adds to the plan's schedule entries of each
+  /// kernel, by kernel name (a GPU kernel's launches).
+  std::map<std::string, ::simclr::artifact::AttrMap> entryAttributes;
 };
 
 /// What simclrc's command line tells a target.
