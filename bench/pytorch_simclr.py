@@ -446,11 +446,17 @@ def peak_rss_mib(who=resource.RUSAGE_SELF):
     return resource.getrusage(who).ru_maxrss / KIB_PER_MIB
 
 
+# Where the step mode runs: "cpu" or "cuda[:N]" (--device); set in main().
+DEVICE = "cpu"
+
+
 def build_setup(spec, seed):
-    """(model in training mode, optimizer), the weights drawn from `seed`."""
+    """(model in training mode on DEVICE, optimizer), the weights drawn from
+    `seed` (on the CPU, so a GPU model starts from the same weights)."""
     torch.manual_seed(seed)
     model = build_model(spec)
     model.train()
+    model.to(DEVICE)
     return model, build_optimizer(model, spec)
 
 
@@ -475,6 +481,7 @@ def measure_step(model, optimizer, spec, batch, args):
     c = spec["data"]["channels"]
     h, w = view_size(spec)
     views = torch.randn(2 * batch, c, h, w, generator=torch.Generator().manual_seed(args.seed))
+    views = views.to(DEVICE)
     tau = spec.get("loss", {}).get("temperature", 0.5)
     step = make_train_step(model, optimizer, tau, args.compile)
     warmup_s, warmup_losses = [], []
@@ -644,6 +651,9 @@ def main():
                              "are checked against its state names and shapes")
     parser.add_argument("--data", default=DEFAULT_FASHION_MNIST)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu",
+                        help="step mode: cpu or cuda[:N] (float32, TF32 off; the loss "
+                             "read after each step synchronizes the GPU)")
     parser.add_argument("--compile", action="store_true",
                         help="step and augment modes: the step under torch.compile")
     args = parser.parse_args()
@@ -657,6 +667,15 @@ def main():
     spec = read_spec(args.spec)
     batch = args.batch or spec["data"]["batch_size"]
     torch.set_num_threads(args.threads)
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE != "cpu":
+        if args.mode != "step":
+            parser.error("--device other than cpu times the step mode only")
+        # float32 means float32: TF32 convolutions and matmuls would not
+        # be the computation simclrc's CUDA target runs.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     model, optimizer = build_setup(spec, args.seed)
     result = {"spec": args.spec, "batch": batch, "threads": args.threads,
               "torch": torch.__version__, "compile": args.compile,
