@@ -77,7 +77,8 @@ run() {
   #    bit-identical. The first GPU call: on a machine without one this is
   #    where the dry run stops.
   SIMCLR_REQUIRE_GPU=1 "$bin/CudaRuntimeTests" --gtest_filter='CudaDevice*' >"$work/runtime.log" 2>&1 ||
-    { tail -5 "$work/runtime.log"; fail "CUDA backend on the GPU" "see above"; }
+    { grep -m1 -E 'CUDA unavailable|error:' "$work/runtime.log" || tail -3 "$work/runtime.log"
+      fail "CUDA backend on the GPU" "see the line above"; }
   row "CUDA backend on the GPU (CudaDevice*)" "passed"
 
   # 2. Every CUDA template against the CPU template at the CIFAR sizes.
