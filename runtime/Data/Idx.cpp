@@ -116,6 +116,12 @@ Expected<ImageDataset> readIdxImages(const std::string &path,
     return dataLoss(path + ": " + std::to_string(count) + " images of " +
                     formatSize(height, width) + " at " + file->at(0) +
                     " exceed any possible file size");
+  // ImageDataset sizes are int64_t: with no image to contradict them (a
+  // count of 0), sides of 2^32 - 1 would overflow imageBytes() (fuzz-idx).
+  if (uint64_t(height) * width > uint64_t(INT64_MAX))
+    return dataLoss(path + ": images of " + formatSize(height, width) + " at " +
+                    file->at(kIdxHeightOffset) +
+                    " have more bytes than a 64-bit size can count");
   SIMCLR_RETURN_IF_ERROR(checkIdxSize(
       *file, kIdxImagesHeaderBytes, payloadBytes,
       std::to_string(count) + " images of " + formatSize(height, width)));

@@ -30,5 +30,21 @@ TEST(DataFuzzRegressionTest, IdxImagesWithAZeroSide) {
                 "one row and one column");
 }
 
+// fuzz-idx, crash-91f1e53746eb4f1369d190ccfee055e14c7bccd0: no images of
+// 4294967295x4294967048 were accepted, and ImageDataset::imageBytes()
+// overflowed int64_t on them (UBSan).
+TEST(DataFuzzRegressionTest, IdxImageBytesBeyondInt64) {
+  testing::TempDir dir;
+  std::vector<uint8_t> input = {0x00, 0x00, 0x08, 0x03, 0x00, 0x00, 0x00, 0x00,
+                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x08};
+  ASSERT_TRUE(testing::writeBytes(dir.file("images"), input));
+  Expected<ImageDataset> dataset = readIdxImagesAndLabels(dir.file("images"), "");
+  ASSERT_FALSE(dataset);
+  EXPECT_EQ(dataset.status().message(),
+            dir.file("images") +
+                ": images of 4294967295x4294967048 at byte 8 have more bytes "
+                "than a 64-bit size can count");
+}
+
 } // namespace
 } // namespace simclr
