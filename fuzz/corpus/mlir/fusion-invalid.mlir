@@ -302,3 +302,19 @@ func.func @optimizer_chained(%p: tensor<4xf32>, %lr: tensor<f32>) -> tensor<4xf3
   }
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// fuzz-mlir: the fusion's checks read the body's attributes, so they run
+// after the body's own verifiers (a missing temperature crashed them).
+func.func @nt_xent_backward_without_temperature(%z: tensor<8x4xf32>) -> (tensor<f32>, tensor<8x4xf32>) {
+  %n:2 = simclr.fusion "nt_xent_0" nt_xent (%z) : (tensor<8x4xf32>) -> (tensor<f32>, tensor<8x4xf32>) {
+  ^bb0(%a: tensor<8x4xf32>):
+    %l = simclr.nt_xent %a {temperature = 5.0e-01 : f64} : tensor<8x4xf32> -> tensor<f32>
+    %one = simclr.fill {value = 1.0 : f64} : tensor<f32>
+    // expected-error @+1 {{requires attribute 'temperature'}}
+    %gz = simclr.nt_xent_backward %one, %a : tensor<f32>, tensor<8x4xf32>
+    simclr.yield %l, %gz : tensor<f32>, tensor<8x4xf32>
+  }
+  return %n#0, %n#1 : tensor<f32>, tensor<8x4xf32>
+}
