@@ -15,7 +15,7 @@ func.func @input_type(%x: tensor<4xf32>) -> tensor<4xf32> {
   %0 = simclr.fusion "f_0" elementwise (%x) : (tensor<4xf32>) -> tensor<4xf32> {
   ^bb0(%a: tensor<5xf32>):
     %r = simclr.relu %a : tensor<5xf32>
-    simclr.yield %x : tensor<4xf32>
+    simclr.yield %r : tensor<5xf32>
   }
   return %0 : tensor<4xf32>
 }
