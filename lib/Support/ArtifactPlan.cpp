@@ -33,7 +33,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr const char *kRegionNames[] = {"state", "input", "arena"};
+constexpr const char *kRegionNames[] = {"state", "input", "arena", "gathered"};
 constexpr const char *kEntryKindNames[] = {"kernel", "extern", "collective"};
 /// Hex digits of a SHA-256.
 constexpr size_t kSha256HexLength = 64;
@@ -105,6 +105,7 @@ Json bodyToJson(const Plan &plan) {
           {"state", std::move(state)},
           {"state_bytes", plan.stateBytes},
           {"input_bytes", plan.inputBytes},
+          {"gathered_bytes", plan.gatheredBytes},
           {"programs", std::move(programs)},
           {"library",
            {{"file", plan.library.file},
@@ -251,6 +252,7 @@ Plan planFromBody(const Json &body) {
   plan.trainingJson = stringField(body, "training", root);
   plan.stateBytes = intField(body, "state_bytes", root);
   plan.inputBytes = intField(body, "input_bytes", root);
+  plan.gatheredBytes = intField(body, "gathered_bytes", root);
   plan.alignment = intField(body, "alignment", root);
 
   const std::string buffersPath = root + ".buffers";
@@ -490,8 +492,8 @@ Status verifyPlan(const Plan &plan) {
   if (plan.alignment <= 0 || (plan.alignment & (plan.alignment - 1)) != 0)
     return invalidArgument("alignment " + std::to_string(plan.alignment) +
                            " is not a positive power of two");
-  if (plan.stateBytes < 0 || plan.inputBytes < 0)
-    return invalidArgument("negative state or input block size");
+  if (plan.stateBytes < 0 || plan.inputBytes < 0 || plan.gatheredBytes < 0)
+    return invalidArgument("negative state, input or gathered block size");
   int64_t maxArena = 0;
   std::set<std::string> programNames;
   for (const Program &p : plan.programs) {
@@ -513,9 +515,10 @@ Status verifyPlan(const Plan &plan) {
       return invalidArgument(describeBuffer(b) + ": " + std::to_string(b.bytes) +
                              " bytes, but its shape and dtype " +
                              dtypeName(b.dtype) + " need " + std::to_string(*bytes));
-    int64_t regionSize = b.region == BufferRegion::kState   ? plan.stateBytes
-                         : b.region == BufferRegion::kInput ? plan.inputBytes
-                                                            : maxArena;
+    int64_t regionSize = b.region == BufferRegion::kState      ? plan.stateBytes
+                         : b.region == BufferRegion::kInput    ? plan.inputBytes
+                         : b.region == BufferRegion::kGathered ? plan.gatheredBytes
+                                                               : maxArena;
     if (b.offset < 0 || b.offset % plan.alignment != 0)
       return invalidArgument(describeBuffer(b) + ": offset " +
                              std::to_string(b.offset) + " is not a multiple of " +
@@ -540,6 +543,7 @@ Status verifyPlan(const Plan &plan) {
   }
   SIMCLR_RETURN_IF_ERROR(checkNoOverlap(plan.buffers, BufferRegion::kState));
   SIMCLR_RETURN_IF_ERROR(checkNoOverlap(plan.buffers, BufferRegion::kInput));
+  SIMCLR_RETURN_IF_ERROR(checkNoOverlap(plan.buffers, BufferRegion::kGathered));
 
   std::set<std::string> stateNames;
   for (const StateTensor &t : plan.state) {

@@ -45,6 +45,7 @@ constexpr std::pair<ExternRoutine, std::string_view> kExternRoutineNames[] = {
 constexpr std::pair<CollectiveKind, std::string_view> kCollectiveKindNames[] = {
     {CollectiveKind::kAllReduceSum, "all_reduce_sum"},
     {CollectiveKind::kAllGather, "all_gather"},
+    {CollectiveKind::kLocalSlice, "local_slice"},
 };
 
 constexpr std::pair<Layout, std::string_view> kLayoutNames[] = {

@@ -41,7 +41,7 @@ namespace simclr::artifact {
 /// Bumped on every incompatible change of the plan or of the kernel ABI.
 /// Version 2: buffers carry a layout, the library its architecture, schedule
 /// entries their output count (scratch operands follow the outputs).
-inline constexpr int64_t kPlanFormatVersion = 2;
+inline constexpr int64_t kPlanFormatVersion = 3;
 /// `"format"` field of plan.json.
 inline constexpr const char *kPlanFormatName = "simclrc-artifact";
 
@@ -76,6 +76,13 @@ enum class BufferRegion {
   kInput,
   /// Intermediates and results of one run, at `offset` in the arena.
   kArena,
+  /// A data-parallel buffer holding one copy of `shape` per replica: the
+  /// output of an all_gather and the input of its local_slice. `shape`,
+  /// `bytes` and `offset` are per replica; with R replicas the runtime
+  /// allocates R * Plan::gatheredBytes and the buffer starts at R * offset
+  /// and spans R * bytes (the copies stacked along dimension 0, ordered as
+  /// the all_gather's `blocks` attribute says).
+  kGathered,
 };
 
 struct Buffer {
@@ -124,9 +131,28 @@ enum class EntryKind {
   /// ("conv2d", "conv2d_backward_input", "conv2d_backward_filter",
   /// "matmul"); `attrs` carries its parameters.
   kExtern,
-  /// A collective across data-parallel replicas ("all_reduce_sum",
-  /// "all_gather"); `attrs` names the replica group. Executors of a
-  /// single device treat a group of one as the identity (copy).
+  /// A collective across data-parallel replicas (Vocabulary.h's
+  /// CollectiveKind); attrs["group"] names the replica group. With one
+  /// replica every collective is the identity (a copy where input and
+  /// output differ). Per kind:
+  ///   all_reduce_sum  inputs b1..bm, outputs the same buffers (in place;
+  ///                   f32 or f64): every replica ends with the elementwise
+  ///                   sum over replicas, bit-identical on all replicas.
+  ///                   Asynchronous: a runtime may start it at its place in
+  ///                   the schedule and finish it just before the first
+  ///                   later entry that reads or writes one of its buffers
+  ///                   (the data-parallel pass issues gradient buckets as
+  ///                   soon as they are ready so that they overlap the rest
+  ///                   of the backward).
+  ///   all_gather      input x (per-replica shape, dimension 0 divisible by
+  ///                   attrs["blocks"] = B), output g in the gathered region.
+  ///                   x is cut into B blocks along dimension 0; g holds
+  ///                   block 0 of replicas 0..R-1, then block 1 of replicas
+  ///                   0..R-1, ... (B = 2 keeps the two views of the global
+  ///                   batch apart, as one process of R*N images has them).
+  ///   local_slice     input g (gathered region), output x: the inverse of
+  ///                   all_gather with the same B, this replica's blocks. No
+  ///                   communication (every replica computed the same g).
   kCollective,
 };
 
@@ -196,6 +222,8 @@ struct Plan {
   /// Bytes of the state block and of the input block.
   int64_t stateBytes = 0;
   int64_t inputBytes = 0;
+  /// Bytes of the gathered block per replica (0 without data parallelism).
+  int64_t gatheredBytes = 0;
   std::vector<Program> programs;
   KernelLibrary library;
   /// Byte alignment of every offset (and of the blocks' bases).

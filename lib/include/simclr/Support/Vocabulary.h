@@ -74,9 +74,19 @@ std::string externRoutineList();
 // Collectives
 //===----------------------------------------------------------------------===//
 
-enum class CollectiveKind { kAllReduceSum, kAllGather };
+/// Their semantics on a plan's buffers: ArtifactPlan.h, EntryKind::kCollective.
+enum class CollectiveKind { kAllReduceSum, kAllGather, kLocalSlice };
 inline constexpr CollectiveKind kAllCollectiveKinds[] = {
-    CollectiveKind::kAllReduceSum, CollectiveKind::kAllGather};
+    CollectiveKind::kAllReduceSum, CollectiveKind::kAllGather,
+    CollectiveKind::kLocalSlice};
+/// The replica group of data-parallel training: every process of the job.
+inline constexpr char kReplicaGroup[] = "replicas";
+/// Attribute names of collectives (IR and plan): the replica group and
+/// all_gather/local_slice's number of blocks.
+namespace collective_attr {
+inline constexpr char kGroup[] = "group";
+inline constexpr char kBlocks[] = "blocks";
+} // namespace collective_attr
 std::string_view collectiveKindName(CollectiveKind kind);
 std::optional<CollectiveKind> parseCollectiveKind(std::string_view name);
 
@@ -96,6 +106,10 @@ inline constexpr char kOptimizerState[] = "optimizer_state";
 inline constexpr char kLoss[] = "loss";
 inline constexpr char kLearningRate[] = "learning_rate";
 inline constexpr char kFeatures[] = "features";
+/// Data parallelism: the number of replicas (int64 scalar), written by the
+/// runtime; kernels whose sizes scale with it (NT-Xent over the gathered
+/// projections) read it.
+inline constexpr char kReplicas[] = "replicas";
 } // namespace value_kind
 
 /// The programs an artifact holds, and the roles under which their caller
@@ -111,6 +125,8 @@ inline constexpr char kViews[] = "views";
 inline constexpr char kStep[] = "step";
 inline constexpr char kLoss[] = "loss";
 inline constexpr char kLearningRate[] = "lr";
+/// train_step of a data-parallel artifact: the replica count (int64 scalar).
+inline constexpr char kReplicas[] = "replicas";
 /// encode: uint8 images in, the representation h out.
 inline constexpr char kImages[] = "images";
 inline constexpr char kFeatures[] = "features";
