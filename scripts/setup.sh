@@ -13,6 +13,8 @@ packages=(
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
   # CPU convolution/GEMM libraries timed by bench/conv_gemm_bench.cpp (optional in CMake).
   libopenblas-dev libdnnl-dev libblis-dev
+  # Data-parallel training (runtime/Collective, optional in CMake): Open MPI.
+  openmpi-bin libopenmpi-dev
   # Tests.
   googletest libgtest-dev libgmock-dev
   # fuzz/ (libFuzzer, ASan, UBSan): clang 14 and its runtime libraries.
