@@ -27,7 +27,15 @@ namespace {
 /// The anchors of an `anchored` fusion, as listed in FusionOp's description.
 bool isFusionAnchor(Operation *op) {
   return isa<BatchNormTrainOp, BatchNormInferenceOp, BatchNormTrainBackwardOp,
-             GlobalAvgPoolOp, GlobalAvgPoolBackwardOp, SumToChannelsOp, NormalizeOp>(op);
+             GlobalAvgPoolOp, GlobalAvgPoolBackwardOp, SumToChannelsOp, NormalizeOp,
+             BatchNormStatisticsOp, BatchNormApplyOp, BatchNormBackwardStatisticsOp,
+             BatchNormBackwardApplyOp>(op);
+}
+
+/// Anchors whose result 0 is a 3 x C f64 statistics tensor, which no
+/// elementwise epilogue reads.
+bool hasStatisticsResult(Operation *op) {
+  return isa<BatchNormStatisticsOp, BatchNormBackwardStatisticsOp>(op);
 }
 
 bool isElementwise(Operation *op) { return op->hasTrait<ElementwiseOp>(); }
@@ -156,6 +164,9 @@ LogicalResult verifyAnchoredFusion(FusionOp fusion) {
     epilogue.insert(next);
     chain = next->getResult(0);
   }
+  if (!epilogue.empty() && hasStatisticsResult(anchor))
+    return fusion.emitOpError() << "anchor '" << anchor->getName()
+                                << "' gives statistics, which take no epilogue";
 
   // 4. Nothing else.
   for (Operation &op : body.without_terminator())

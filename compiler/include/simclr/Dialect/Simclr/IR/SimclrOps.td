@@ -790,6 +790,8 @@ def Simclr_LarsUpdateOp : Simclr_Op<"lars_update",
 
 // The ops simclr-autodiff creates, in their own file.
 include "simclr/Dialect/Simclr/IR/SimclrGradientOps.td"
+// The pieces of synchronized batch norm (data parallelism), in their own file.
+include "simclr/Dialect/Simclr/IR/SimclrDataParallelOps.td"
 
 //===----------------------------------------------------------------------===//
 // Fusion (formed by the simclr-fuse-* passes, outlined into kernels later)
@@ -825,10 +827,14 @@ def Simclr_FusionOp : Simclr_Op<"fusion",
       per element.
     * `anchored`: exactly one anchor, one of batch_norm_train,
       batch_norm_inference, batch_norm_train_backward, global_avg_pool,
-      global_avg_pool_backward, sum_to_channels, normalize; every other op
+      global_avg_pool_backward, sum_to_channels, normalize,
+      batch_norm_statistics, batch_norm_apply,
+      batch_norm_backward_statistics, batch_norm_backward_apply (the last
+      four of SimclrDataParallelOps.td; the two statistics anchors take no
+      epilogue: their result 0 is a 3 x C f64 tensor); every other op
       is elementwise and is either
       - in the *prologue*: the ops computing the anchor's operand 0 (x, or
-        dy for the two backward anchors). They form a single expression
+        dy for the backward anchors). They form a single expression
         tree: each prologue result has exactly one use, by another prologue
         op or by anchor operand 0; the leaves are block arguments (or
         operand-free ops such as `fill`); every tensor has the shape of
