@@ -400,7 +400,8 @@ Expected<Tensor<T>> resizedCrop(const Tensor<T> &x, const CropWindow &window,
 template <typename T>
 Expected<Tensor<T>> randomResizedCrop(const Tensor<T> &x, RngKey key,
                                       const Range &scale, const Range &ratio,
-                                      int64_t outHeight, int64_t outWidth) {
+                                      int64_t outHeight, int64_t outWidth,
+                                      uint64_t firstImage) {
   const char *kernel = "randomResizedCrop";
   Expected<Dims> dims = checkImages(kernel, x);
   if (!dims)
@@ -414,7 +415,7 @@ Expected<Tensor<T>> randomResizedCrop(const Tensor<T> &x, RngKey key,
     return optionError(kernel, "the output size must be positive");
   Tensor<T> y = Tensor<T>::zeros({d.n, d.c, outHeight, outWidth});
   for (int64_t n = 0; n < d.n; ++n) {
-    ImageStream stream(key, static_cast<uint64_t>(n));
+    ImageStream stream(key, firstImage + static_cast<uint64_t>(n));
     CropWindow window = sampleCropWindow(stream, d.h, d.w, scale, ratio);
     resizeWindow(x.data.data() + n * d.imageSize(), d, window, outHeight,
                  outWidth, y.data.data() + n * d.c * outHeight * outWidth);
@@ -427,14 +428,15 @@ Expected<Tensor<T>> randomResizedCrop(const Tensor<T> &x, RngKey key,
 //===----------------------------------------------------------------------===//
 
 template <typename T>
-Expected<Tensor<T>> horizontalFlip(const Tensor<T> &x, RngKey key, double p) {
+Expected<Tensor<T>> horizontalFlip(const Tensor<T> &x, RngKey key, double p,
+                                   uint64_t firstImage) {
   const char *kernel = "horizontalFlip";
   Expected<Dims> dims = checkImages(kernel, x);
   if (!dims)
     return dims.takeStatus();
   SIMCLR_RETURN_IF_ERROR(checkProbability(kernel, p));
   auto chosen = [&](int64_t n) {
-    return ImageStream(key, static_cast<uint64_t>(n)).uniform() < p;
+    return ImageStream(key, firstImage + static_cast<uint64_t>(n)).uniform() < p;
   };
   return perImage(x, *dims, chosen, flipImage<T>);
 }
@@ -450,7 +452,8 @@ template <typename T> Expected<Tensor<T>> toGrayscale(const Tensor<T> &x) {
 }
 
 template <typename T>
-Expected<Tensor<T>> randomGrayscale(const Tensor<T> &x, RngKey key, double p) {
+Expected<Tensor<T>> randomGrayscale(const Tensor<T> &x, RngKey key, double p,
+                                    uint64_t firstImage) {
   const char *kernel = "randomGrayscale";
   Expected<Dims> dims = checkImages(kernel, x);
   if (!dims)
@@ -458,7 +461,7 @@ Expected<Tensor<T>> randomGrayscale(const Tensor<T> &x, RngKey key, double p) {
   SIMCLR_RETURN_IF_ERROR(checkChannels(kernel, *dims, kRgbChannels));
   SIMCLR_RETURN_IF_ERROR(checkProbability(kernel, p));
   auto chosen = [&](int64_t n) {
-    return ImageStream(key, static_cast<uint64_t>(n)).uniform() < p;
+    return ImageStream(key, firstImage + static_cast<uint64_t>(n)).uniform() < p;
   };
   return perImage(x, *dims, chosen, grayscaleImage<T>);
 }
@@ -538,7 +541,8 @@ Expected<Tensor<T>> adjustHue(const Tensor<T> &x, double shift) {
 
 template <typename T>
 Expected<Tensor<T>> colorJitter(const Tensor<T> &x, RngKey key,
-                                const ColorJitterOptions &options) {
+                                const ColorJitterOptions &options,
+                                uint64_t firstImage) {
   const char *kernel = "colorJitter";
   Expected<Dims> dims = checkImages(kernel, x);
   if (!dims)
@@ -546,7 +550,7 @@ Expected<Tensor<T>> colorJitter(const Tensor<T> &x, RngKey key,
   SIMCLR_RETURN_IF_ERROR(checkJitterOptions(kernel, *dims, options));
   Tensor<T> y = x;
   for (int64_t n = 0; n < dims->n; ++n) {
-    ImageStream stream(key, static_cast<uint64_t>(n));
+    ImageStream stream(key, firstImage + static_cast<uint64_t>(n));
     ColorJitterParams params = sampleColorJitter(stream, options);
     if (!params.apply)
       continue;
@@ -624,7 +628,7 @@ Expected<Tensor<T>> blurWithSigma(const Tensor<T> &x, int64_t kernelSize,
 template <typename T>
 Expected<Tensor<T>> gaussianBlur(const Tensor<T> &x, RngKey key,
                                  int64_t kernelSize, const Range &sigma,
-                                 double p) {
+                                 double p, uint64_t firstImage) {
   const char *kernel = "gaussianBlur";
   Expected<Dims> dims = checkImages(kernel, x);
   if (!dims)
@@ -634,7 +638,7 @@ Expected<Tensor<T>> gaussianBlur(const Tensor<T> &x, RngKey key,
   SIMCLR_RETURN_IF_ERROR(checkProbability(kernel, p));
   Tensor<T> y = x;
   for (int64_t n = 0; n < dims->n; ++n) {
-    ImageStream stream(key, static_cast<uint64_t>(n));
+    ImageStream stream(key, firstImage + static_cast<uint64_t>(n));
     GaussianBlurParams params = sampleGaussianBlur(stream, sigma, p);
     if (params.apply)
       blurImage(y.data.data() + n * dims->imageSize(), *dims,
@@ -648,23 +652,25 @@ Expected<Tensor<T>> gaussianBlur(const Tensor<T> &x, RngKey key,
       const Tensor<T> &, const CropWindow &, int64_t, int64_t);                \
   template Expected<Tensor<T>> randomResizedCrop(const Tensor<T> &, RngKey,    \
                                                  const Range &, const Range &, \
-                                                 int64_t, int64_t);            \
+                                                 int64_t, int64_t, uint64_t);  \
   template Expected<Tensor<T>> horizontalFlip(const Tensor<T> &, RngKey,       \
-                                              double);                         \
+                                              double, uint64_t);               \
   template Expected<Tensor<T>> toGrayscale(const Tensor<T> &);                 \
   template Expected<Tensor<T>> randomGrayscale(const Tensor<T> &, RngKey,      \
-                                               double);                        \
+                                               double, uint64_t);              \
   template Expected<Tensor<T>> adjustBrightness(const Tensor<T> &, double);    \
   template Expected<Tensor<T>> adjustContrast(const Tensor<T> &, double);      \
   template Expected<Tensor<T>> adjustSaturation(const Tensor<T> &, double);    \
   template Expected<Tensor<T>> adjustHue(const Tensor<T> &, double);           \
   template Expected<Tensor<T>> colorJitter(const Tensor<T> &, RngKey,          \
-                                           const ColorJitterOptions &);        \
+                                           const ColorJitterOptions &,         \
+                                           uint64_t);                          \
   template std::vector<T> gaussianKernel1d<T>(int64_t, double);                \
   template Expected<Tensor<T>> blurWithSigma(const Tensor<T> &, int64_t,       \
                                              double);                          \
   template Expected<Tensor<T>> gaussianBlur(const Tensor<T> &, RngKey,         \
-                                            int64_t, const Range &, double);
+                                            int64_t, const Range &, double,    \
+                                            uint64_t);
 
 SIMCLR_INSTANTIATE_AUGMENT(float)
 SIMCLR_INSTANTIATE_AUGMENT(double)

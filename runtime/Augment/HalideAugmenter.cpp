@@ -104,7 +104,10 @@ Status HalideAugmenter::runStep(size_t index, const ImageBatchView &images, cons
   FloatBuffer input;
   if (in)
     input = wrap(const_cast<float *>(in), shape);
-  auto stream = [&](int n) { return ImageStream(stepKey, static_cast<uint64_t>(n)); };
+  // Image n of this batch is image firstIndex + n of the step's global batch.
+  auto stream = [&](int n) {
+    return ImageStream(stepKey, static_cast<uint64_t>(images.firstIndex + n));
+  };
 
   switch (step.kind) {
   case AugmentationKind::kRandomResizedCrop: {
@@ -209,11 +212,12 @@ Status HalideAugmenter::runStep(size_t index, const ImageBatchView &images, cons
 Status HalideAugmenter::augmentView(const ImageBatchView &images, RngKey viewKey, float *out,
                                     int64_t outElements) {
   if (!images.pixels || images.count < 1 || images.channels < 1 || images.height < 1 ||
-      images.width < 1 || !out)
+      images.width < 1 || images.firstIndex < 0 || !out)
     return invalidArgument("halide augmenter: expected a non-empty image batch, got " +
                            std::to_string(images.count) + "x" + std::to_string(images.channels) +
                            "x" + std::to_string(images.height) + "x" +
-                           std::to_string(images.width));
+                           std::to_string(images.width) + " from position " +
+                           std::to_string(images.firstIndex));
   constexpr int64_t kMaxExtent = std::numeric_limits<int32_t>::max();
   Shape shape{images.count, images.channels, images.height, images.width};
   // Validate every step against the shape it will see, and size the buffers.

@@ -60,6 +60,42 @@ RngKey stepAugmentKey(uint64_t seed, int64_t step) {
                 static_cast<uint64_t>(step));
 }
 
+Expected<StepShard> stepShard(int64_t count, int64_t batchSize, int64_t rank,
+                              int64_t worldSize, int64_t step) {
+  if (batchSize < 1 || worldSize < 1 || rank < 0 || rank >= worldSize ||
+      step < 0)
+    return invalidArgument("stepShard: batch " + std::to_string(batchSize) +
+                           ", rank " + std::to_string(rank) + " of " +
+                           std::to_string(worldSize) + ", step " +
+                           std::to_string(step) +
+                           ": expected batch >= 1, 0 <= rank < ranks, step >= 0");
+  if (batchSize > count / worldSize)
+    return invalidArgument("stepShard: a global batch of " +
+                           std::to_string(worldSize) + " x " +
+                           std::to_string(batchSize) + " images exceeds the " +
+                           std::to_string(count) + " images of the dataset");
+  int64_t globalBatch = worldSize * batchSize;
+  int64_t steps = ::simclr::stepsPerEpoch(count, globalBatch);
+  StepShard shard;
+  shard.epoch = step / steps;
+  shard.firstIndex = rank * batchSize;
+  shard.first = (step % steps) * globalBatch + shard.firstIndex;
+  return shard;
+}
+
+Expected<std::vector<int64_t>> shardImageIndices(int64_t count, uint64_t seed,
+                                                 int64_t batchSize, int64_t rank,
+                                                 int64_t worldSize, int64_t step) {
+  Expected<StepShard> shard = stepShard(count, batchSize, rank, worldSize, step);
+  if (!shard)
+    return shard.takeStatus();
+  Expected<std::vector<int64_t>> order = epochPermutation(count, seed, shard->epoch);
+  if (!order)
+    return order.takeStatus();
+  auto first = order->begin() + shard->first;
+  return std::vector<int64_t>(first, first + batchSize);
+}
+
 //===----------------------------------------------------------------------===//
 // Shared state
 //===----------------------------------------------------------------------===//
@@ -138,10 +174,18 @@ Status checkOptions(const ImageDataset &data,
   if (options.batchSize < 2)
     return pipelineError("batch size " + std::to_string(options.batchSize) +
                          " must be at least 2");
-  if (options.batchSize > data.count)
-    return pipelineError("batch size " + std::to_string(options.batchSize) +
-                         " exceeds the dataset's " +
-                         std::to_string(data.count) + " images");
+  if (options.worldSize < 1 || options.rank < 0 ||
+      options.rank >= options.worldSize)
+    return pipelineError("rank " + std::to_string(options.rank) + " of " +
+                         std::to_string(options.worldSize) +
+                         " ranks: expected 0 <= rank < ranks");
+  if (options.batchSize > data.count / options.worldSize)
+    return pipelineError(
+        (options.worldSize == 1
+             ? "batch size " + std::to_string(options.batchSize)
+             : "global batch " + std::to_string(options.worldSize) + " x " +
+                   std::to_string(options.batchSize)) +
+        " exceeds the dataset's " + std::to_string(data.count) + " images");
   if (options.firstStep < 0)
     return pipelineError("first step " + std::to_string(options.firstStep) +
                          " must be >= 0");
@@ -165,7 +209,8 @@ Status checkOptions(const ImageDataset &data,
 InputPipeline::InputPipeline(const ImageDataset &data, const Options &options,
                              int64_t outHeight, int64_t outWidth)
     : data(data), options(options),
-      stepsPerEpochValue(::simclr::stepsPerEpoch(data.count, options.batchSize)),
+      stepsPerEpochValue(::simclr::stepsPerEpoch(
+          data.count, options.worldSize * options.batchSize)),
       outHeight(outHeight), outWidth(outWidth),
       state(std::make_unique<State>()) {
   state->nextClaim = options.firstStep;
@@ -273,9 +318,14 @@ Status InputPipeline::produce(int64_t step, size_t worker, Batch &batch,
   batch.step = step;
   batch.epoch = step / stepsPerEpochValue;
   batch.key = stepAugmentKey(options.seed, step);
+  // stepShard's arithmetic (checkOptions made it valid): the global batch
+  // starts at (step % S) * G, this rank's share r * B further.
+  batch.firstIndex = options.rank * batchSize;
   std::shared_ptr<const std::vector<int64_t>> order =
       permutationOf(batch.epoch);
-  auto first = order->begin() + (step % stepsPerEpochValue) * batchSize;
+  auto first = order->begin() +
+               (step % stepsPerEpochValue) * options.worldSize * batchSize +
+               batch.firstIndex;
   batch.imageIndices.assign(first, first + batchSize);
 
   int64_t imageBytes = data.imageBytes();
@@ -289,8 +339,8 @@ Status InputPipeline::produce(int64_t step, size_t worker, Batch &batch,
       batch.labels.push_back(data.labels[static_cast<size_t>(index)]);
   }
 
-  ImageBatchView images{gathered.data(), batchSize, data.channels, data.height,
-                        data.width};
+  ImageBatchView images{gathered.data(), batchSize,   data.channels,
+                        data.height,     data.width, batch.firstIndex};
   int64_t viewElements = batchSize * data.channels * outHeight * outWidth;
   batch.views.resize(static_cast<size_t>(kPipelineViews * viewElements));
   size_t slot = worker % state->augmenters.size();

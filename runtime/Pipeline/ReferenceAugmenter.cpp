@@ -20,19 +20,20 @@
 namespace simclr {
 namespace {
 
-/// Applies policy step `step` to x with `key`.
+/// Applies policy step `step` to x with `key`; image n of x is image
+/// firstImage + n of the step's global batch.
 Expected<ref::Tensor<float>> applyStep(const AugmentationStep &step,
                                        const ref::Tensor<float> &x,
-                                       RngKey key) {
+                                       RngKey key, uint64_t firstImage) {
   switch (step.kind) {
   case AugmentationKind::kRandomResizedCrop: {
     std::array<int64_t, 2> size =
         step.size.value_or(std::array<int64_t, 2>{x.dim(2), x.dim(3)});
     return ref::randomResizedCrop(x, key, step.scale, step.ratio, size[0],
-                                  size[1]);
+                                  size[1], firstImage);
   }
   case AugmentationKind::kHorizontalFlip:
-    return ref::horizontalFlip(x, key, step.probability);
+    return ref::horizontalFlip(x, key, step.probability, firstImage);
   case AugmentationKind::kColorJitter: {
     ref::ColorJitterOptions options;
     options.brightness = step.brightness;
@@ -40,13 +41,13 @@ Expected<ref::Tensor<float>> applyStep(const AugmentationStep &step,
     options.saturation = step.saturation;
     options.hue = step.hue;
     options.p = step.probability;
-    return ref::colorJitter(x, key, options);
+    return ref::colorJitter(x, key, options, firstImage);
   }
   case AugmentationKind::kRandomGrayscale:
-    return ref::randomGrayscale(x, key, step.probability);
+    return ref::randomGrayscale(x, key, step.probability, firstImage);
   case AugmentationKind::kGaussianBlur:
     return ref::gaussianBlur(x, key, step.kernelSize, step.sigma,
-                             step.probability);
+                             step.probability, firstImage);
   case AugmentationKind::kNormalize:
     return ref::normalize(x, step.mean, step.std);
   }
@@ -72,12 +73,13 @@ public:
   Status augmentView(const ImageBatchView &images, RngKey viewKey, float *out,
                      int64_t outElements) override {
     if (!images.pixels || images.count < 1 || images.channels < 1 ||
-        images.height < 1 || images.width < 1)
+        images.height < 1 || images.width < 1 || images.firstIndex < 0)
       return invalidArgument(
           "reference augmenter: expected a non-empty image batch, got " +
           std::to_string(images.count) + "x" + std::to_string(images.channels) +
           "x" + std::to_string(images.height) + "x" +
-          std::to_string(images.width));
+          std::to_string(images.width) + " from position " +
+          std::to_string(images.firstIndex));
     auto [outH, outW] = outputSize(images.height, images.width);
     int64_t needed = images.count * images.channels * outH * outW;
     if (!out || outElements < needed)
@@ -99,7 +101,8 @@ public:
       SIMCLR_RETURN_IF_ERROR(
           validateAugmentationStepOnImages(index, step, x->dim(1), x->dim(2), x->dim(3)));
       Expected<ref::Tensor<float>> y =
-          applyStep(step, *x, foldIn(viewKey, index));
+          applyStep(step, *x, foldIn(viewKey, index),
+                    static_cast<uint64_t>(images.firstIndex));
       if (!y)
         return y.takeStatus().withContext("augment[" + std::to_string(index) + "] (" +
                                           augmentationKindName(step.kind) + ")");

@@ -223,6 +223,24 @@ TEST(HalideAugmenter, ImageDependsOnlyOnKeyIndexAndPixels) {
   EXPECT_EQ(std::memcmp(all.data(), some.data(), some.size() * sizeof(float)), 0);
 }
 
+// A data-parallel rank's share (issue 13): images [5, 16) augmented alone
+// with firstIndex 5 are, bit for bit, those images of the whole batch.
+TEST(HalideAugmenter, ShareWithFirstIndexEqualsThatPartOfTheWholeBatch) {
+  Batch whole = randomBatch(16, 3, 32, 32, 8);
+  constexpr int64_t kFirst = 5;
+  Batch suffix = whole;
+  suffix.view.pixels = suffix.pixels.data() + kFirst * 3 * 32 * 32;
+  suffix.view.count = 16 - kFirst;
+  suffix.view.firstIndex = kFirst;
+  RngKey key = keyFromSeed(9);
+  std::vector<float> all = halideView(cifarPolicy(), whole, key);
+  std::vector<float> share = halideView(cifarPolicy(), suffix, key);
+  ASSERT_EQ(share.size() * 16, all.size() * (16 - kFirst));
+  EXPECT_EQ(std::memcmp(all.data() + (all.size() - share.size()), share.data(),
+                        share.size() * sizeof(float)),
+            0);
+}
+
 TEST(HalideAugmenter, OutputSizeIsTheLastCrop) {
   Expected<std::unique_ptr<Augmenter>> augmenter = createHalideAugmenter(
       {crop(24, 0.5), withProbability(AugmentationKind::kHorizontalFlip, 0.5), crop(16, 0.5)});

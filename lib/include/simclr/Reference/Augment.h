@@ -7,10 +7,14 @@
 // random draws of every op are specified here word by word.
 //
 // Randomness: each random kernel takes the op's RngKey and processes image n
-// of the batch with ImageStream(key, n) (simclr/Support/Philox.h), whose draw
-// d is word d mod 4 of philox4x32(key, (lo32(n), hi32(n), d / 4, 0)). An
-// image's result therefore depends only on (key, n, the image): not on the
-// batch size, the other images or the thread count. Each op consumes its own
+// of the batch with ImageStream(key, firstImage + n) (simclr/Support/Philox.h),
+// whose draw d is word d mod 4 of philox4x32(key, (lo32(m), hi32(m), d / 4, 0))
+// for m = firstImage + n. `firstImage` (default 0, the graph's semantics) is
+// the batch's position in a larger batch: a data-parallel rank augmenting
+// images [firstImage, firstImage + N) of the global batch draws exactly what
+// one process augmenting the whole global batch draws for them. An image's
+// result therefore depends only on (key, m, the image): not on the batch
+// size, the other images or the thread count. Each op consumes its own
 // stream from draw 0 (the graph gives every op a distinct folded key). In the
 // list below "U(lo, hi)" is ImageStream::uniform(lo, hi) (one draw,
 // lo + (hi - lo) * u with u = (word >> 8) * 2^-24) and "randint(lo, hi)" is
@@ -127,7 +131,8 @@ Expected<Tensor<T>> resizedCrop(const Tensor<T> &x, const CropWindow &window,
 template <typename T>
 Expected<Tensor<T>> randomResizedCrop(const Tensor<T> &x, RngKey key,
                                       const Range &scale, const Range &ratio,
-                                      int64_t outHeight, int64_t outWidth);
+                                      int64_t outHeight, int64_t outWidth,
+                                      uint64_t firstImage = 0);
 
 //===----------------------------------------------------------------------===//
 // Horizontal flip and grayscale
@@ -136,7 +141,8 @@ Expected<Tensor<T>> randomResizedCrop(const Tensor<T> &x, RngKey key,
 /// simclr.horizontal_flip: image n is mirrored (y[n,c,h,w] = x[n,c,h,W-1-w])
 /// when its draw 0 is < p; 0 <= p <= 1.
 template <typename T>
-Expected<Tensor<T>> horizontalFlip(const Tensor<T> &x, RngKey key, double p);
+Expected<Tensor<T>> horizontalFlip(const Tensor<T> &x, RngKey key, double p,
+                                   uint64_t firstImage = 0);
 
 /// Every channel of every image of x[N,3,H,W] set to
 /// gray = 0.299 R + 0.587 G + 0.114 B.
@@ -145,7 +151,8 @@ template <typename T> Expected<Tensor<T>> toGrayscale(const Tensor<T> &x);
 /// simclr.random_grayscale: image n becomes toGrayscale of itself when its
 /// draw 0 is < p; C = 3, 0 <= p <= 1.
 template <typename T>
-Expected<Tensor<T>> randomGrayscale(const Tensor<T> &x, RngKey key, double p);
+Expected<Tensor<T>> randomGrayscale(const Tensor<T> &x, RngKey key, double p,
+                                    uint64_t firstImage = 0);
 
 //===----------------------------------------------------------------------===//
 // Color jitter
@@ -203,7 +210,8 @@ Expected<Tensor<T>> adjustHue(const Tensor<T> &x, double shift);
 /// saturation = hue = 0 when C = 1.
 template <typename T>
 Expected<Tensor<T>> colorJitter(const Tensor<T> &x, RngKey key,
-                                const ColorJitterOptions &options);
+                                const ColorJitterOptions &options,
+                                uint64_t firstImage = 0);
 
 //===----------------------------------------------------------------------===//
 // Gaussian blur
@@ -237,7 +245,7 @@ Expected<Tensor<T>> blurWithSigma(const Tensor<T> &x, int64_t kernelSize,
 template <typename T>
 Expected<Tensor<T>> gaussianBlur(const Tensor<T> &x, RngKey key,
                                  int64_t kernelSize, const Range &sigma,
-                                 double p);
+                                 double p, uint64_t firstImage = 0);
 
 } // namespace simclr::ref
 

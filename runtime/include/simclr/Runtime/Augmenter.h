@@ -4,7 +4,10 @@
 // --views-as-input) but with exactly the graph's semantics: for a step's
 // key K, view v of the batch is the policy applied to the images with key
 // foldIn(K, v), and policy step i draws from foldIn(view key, i), image n of
-// the batch from ImageStream(step key, n) (docs/augmentations.md). Two
+// the batch from ImageStream(step key, firstIndex + n) (docs/augmentations.md;
+// firstIndex is 0 for the graph's whole batch, r * N for data-parallel rank
+// r's share of the global batch, so its views equal that share of one
+// process's views of the global batch). Two
 // implementations exist: the reference one (lib/Reference/Augment.h, plain
 // loops, the oracle) and the Halide one (AOT-compiled kernels, fast); both
 // must give the same views.
@@ -33,6 +36,9 @@ struct ImageBatchView {
   int64_t channels = 0;
   int64_t height = 0;
   int64_t width = 0;
+  /// The position of image 0 in the step's global batch: image n draws from
+  /// ImageStream(step key, firstIndex + n).
+  int64_t firstIndex = 0;
 };
 
 class Augmenter {

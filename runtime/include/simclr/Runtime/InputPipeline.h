@@ -9,16 +9,26 @@
 // Determinism: every batch is a pure function of (dataset, seed, step, the
 // augmenter), so any thread count, prefetch depth or resume step gives
 // bit-identical batches:
-//  - S = floor(count / batchSize) steps per epoch (the incomplete last batch
-//    is dropped); global step s is position k = s % S of epoch e = s / S.
+//  - Data parallelism: this process is rank r of K (worldSize; K = 1, r = 0
+//    for one process) and B = batchSize is its share; the step's global
+//    batch is G = K * B images.
+//  - S = floor(count / G) steps per epoch (the incomplete last batch is
+//    dropped); global step s is position k = s % S of epoch e = s / S.
 //  - Epoch e's order is a Fisher-Yates shuffle of 0..count-1: for
 //    i = count-1 down to 1: j = randint(0, i), swap(perm[i], perm[j]), all
 //    draws from ImageStream(foldIn(foldIn(keyFromSeed(seed), kShuffleTag), e),
-//    0). Step s takes perm[k * B, (k + 1) * B).
+//    0). Step s's global batch is perm[k * G, (k + 1) * G), exactly what one
+//    process with batch G takes; rank r takes its positions [r * B, (r + 1) * B),
+//    i.e. perm[k * G + r * B, k * G + (r + 1) * B) (shardImageIndices). The
+//    images of a step therefore do not depend on K, only on G.
 //  - Step s's key is K_s = foldIn(foldIn(keyFromSeed(seed), kAugmentTag), s)
-//    and view v is augmenter.augmentView(images, foldIn(K_s, v)): what the
-//    compiled graph computes with rng_key = K_s (Augmenter.h), so a runtime
-//    that augments in-graph passes Batch::key instead of Batch::views.
+//    and view v is augmenter.augmentView(images, foldIn(K_s, v)) with the
+//    images' firstIndex = r * B, so image n of rank r draws from
+//    ImageStream(.., r * B + n): its global position. The K ranks' views are
+//    therefore, bit for bit, the slices of one process's views of the global
+//    batch, and with K = 1 nothing changes. This is what the compiled graph
+//    computes with rng_key = K_s (Augmenter.h), so a runtime that augments
+//    in-graph passes Batch::key instead of Batch::views.
 //
 // Threads and buffering: `workerThreads` threads each compute whole batches
 // (gather, both views); next() hands them out in step order. At most
@@ -69,6 +79,32 @@ Expected<std::vector<int64_t>> epochPermutation(int64_t count, uint64_t seed,
 /// K_s: the augmentation key of global step `step` (file comment).
 RngKey stepAugmentKey(uint64_t seed, int64_t step);
 
+/// Where rank `rank` of `worldSize` finds its `batchSize` images of global
+/// step `step` in the epoch's permutation: positions
+/// [first, first + batchSize), first = (step % stepsPerEpoch) * G +
+/// rank * batchSize with G = worldSize * batchSize and stepsPerEpoch =
+/// floor(count / G); `epoch` = step / stepsPerEpoch. firstIndex (rank *
+/// batchSize) is the share's position in the global batch: the augmenter's
+/// ImageBatchView::firstIndex.
+struct StepShard {
+  int64_t epoch = 0;
+  int64_t first = 0;
+  int64_t firstIndex = 0;
+};
+
+/// The file comment's sharding; fails on a step < 0, batchSize < 1, a rank
+/// outside [0, worldSize) or a global batch larger than `count` (one line
+/// naming the values).
+Expected<StepShard> stepShard(int64_t count, int64_t batchSize, int64_t rank,
+                              int64_t worldSize, int64_t step);
+
+/// The dataset indices rank `rank` of `worldSize` trains on at global step
+/// `step`: epochPermutation(count, seed, epoch)[first, first + batchSize)
+/// of stepShard. For worldSize = 1 this is what the pipeline always took.
+Expected<std::vector<int64_t>> shardImageIndices(int64_t count, uint64_t seed,
+                                                 int64_t batchSize, int64_t rank,
+                                                 int64_t worldSize, int64_t step);
+
 /// One training step's data.
 struct Batch {
   /// Global step (0-based) and its epoch.
@@ -76,8 +112,11 @@ struct Batch {
   int64_t epoch = 0;
   /// K_s; view v was augmented with foldIn(key, v).
   RngKey key{{0, 0}};
-  /// The dataset indices of the batch's B images, in batch order.
+  /// The dataset indices of the batch's B images, in batch order (this
+  /// rank's share of the global batch).
   std::vector<int64_t> imageIndices;
+  /// The share's position in the global batch (rank * B; 0 for one process).
+  int64_t firstIndex = 0;
   /// 2B x C x h x w float32, row-major: the B images of view 0, then view 1.
   std::vector<float> views;
   /// The images' labels, or empty when the dataset has none.
@@ -92,8 +131,13 @@ using AugmenterFactory = std::function<Expected<std::unique_ptr<Augmenter>>()>;
 class InputPipeline {
 public:
   struct Options {
-    /// Images per view per step; 2 <= batchSize <= dataset count.
+    /// Images per view per step of this rank; 2 <= batchSize and
+    /// worldSize * batchSize <= dataset count.
     int64_t batchSize = 0;
+    /// Data parallelism (file comment): this pipeline produces rank `rank`'s
+    /// share of each step's global batch of worldSize * batchSize images.
+    int64_t rank = 0;
+    int64_t worldSize = 1;
     uint64_t seed = 0;
     /// Global steps [firstStep, lastStep) are produced; 0 <= first <= last.
     int64_t firstStep = 0;
@@ -138,7 +182,7 @@ public:
   /// Sum of lastWaitMillis() over every next() so far.
   double totalWaitMillis() const { return totalWait; }
 
-  /// S: full batches per epoch.
+  /// S: full global batches per epoch.
   int64_t stepsPerEpoch() const { return stepsPerEpochValue; }
   /// The step the next call to next() returns.
   int64_t nextStep() const;
