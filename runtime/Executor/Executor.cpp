@@ -12,6 +12,7 @@
 #include "simclr/Runtime/Executor.h"
 
 #include "simclr/Runtime/Backend.h"
+#include "simclr/Runtime/Communicator.h"
 #include "simclr/Support/ParameterInit.h"
 #include "simclr/Support/Safetensors.h"
 
@@ -144,7 +145,7 @@ struct Executor::Impl {
 
   /// train_step and encode, resolved at create (null / empty when absent).
   const CompiledProgram *trainProgram = nullptr;
-  Slot views, step, loss, learningRate;
+  Slot views, step, replicas, loss, learningRate;
   const CompiledProgram *encodeProgram = nullptr;
   Slot images, features;
 
@@ -205,6 +206,7 @@ Status Executor::Impl::resolveBindings() {
   }
   views = slot(trainProgram, binding_role::kViews, false);
   step = slot(trainProgram, binding_role::kStep, false);
+  replicas = slot(trainProgram, binding_role::kReplicas, false);
   loss = slot(trainProgram, binding_role::kLoss, true);
   learningRate = slot(trainProgram, binding_role::kLearningRate, true);
   images = slot(encodeProgram, binding_role::kImages, false);
@@ -222,6 +224,7 @@ Status Executor::Impl::resolveBindings() {
   const Expectation expectations[] = {
       {views, kTrainStepProgram, binding_role::kViews, DType::kF32, -1},
       {step, kTrainStepProgram, binding_role::kStep, DType::kI64, 1},
+      {replicas, kTrainStepProgram, binding_role::kReplicas, DType::kI64, 1},
       {loss, kTrainStepProgram, binding_role::kLoss, DType::kF32, 1},
       {learningRate, kTrainStepProgram, binding_role::kLearningRate, DType::kF32, 1},
       {images, kEncodeProgram, binding_role::kImages, DType::kU8, -1},
@@ -315,6 +318,8 @@ Executor::create(std::shared_ptr<const Artifact> artifact,
   const Plan &plan = impl->plan();
   BackendOptions backendOptions;
   backendOptions.threads = options.threads;
+  backendOptions.communicator = options.communicator;
+  int64_t replicas = options.communicator ? options.communicator->size() : 1;
   if (options.device) {
     // The device must be the kind the artifact's target runs on.
     const RuntimeTarget &target = impl->artifact->target();
@@ -349,10 +354,19 @@ Executor::create(std::shared_ptr<const Artifact> artifact,
   SIMCLR_RETURN_IF_ERROR(allocate(plan.stateBytes, "state block", impl->state));
   SIMCLR_RETURN_IF_ERROR(allocate(plan.inputBytes, "input block", impl->input));
   SIMCLR_RETURN_IF_ERROR(allocate(arenaBytes, "arena", impl->arena));
+  // One copy of every gathered buffer per replica (ArtifactPlan.h).
+  std::byte *gathered = nullptr;
+  SIMCLR_RETURN_IF_ERROR(
+      allocate(replicas * plan.gatheredBytes, "gathered block", gathered));
 
   // verifyPlan (run by readPlanFile) guarantees every buffer fits its region
   // and every operand names a buffer.
   for (const Buffer &b : plan.buffers) {
+    if (b.region == BufferRegion::kGathered) {
+      impl->addresses[b.id] = gathered + replicas * b.offset;
+      impl->buffers[b.id] = &b;
+      continue;
+    }
     std::byte *base = b.region == BufferRegion::kState   ? impl->state
                       : b.region == BufferRegion::kInput ? impl->input
                                                          : impl->arena;
@@ -365,6 +379,11 @@ Executor::create(std::shared_ptr<const Artifact> artifact,
     SIMCLR_RETURN_IF_ERROR(impl->compile(plan.programs[i], impl->programs[i]));
   SIMCLR_RETURN_IF_ERROR(impl->backend->finalize());
   SIMCLR_RETURN_IF_ERROR(impl->resolveBindings());
+  // The replica count is constant for the executor's life: written once
+  // (the input block keeps it; nothing else writes that slot).
+  if (impl->replicas.buffer)
+    SIMCLR_RETURN_IF_ERROR(impl->backend->copyToDevice(
+        impl->replicas.data, &replicas, sizeof replicas));
   return std::unique_ptr<Executor>(new Executor(std::move(impl)));
 }
 

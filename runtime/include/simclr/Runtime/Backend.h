@@ -40,6 +40,8 @@
 
 namespace simclr::runtime {
 
+class Communicator;
+
 /// One operand of a schedule entry: its plan buffer and its address in the
 /// backend's memory.
 struct EntryOperand {
@@ -52,6 +54,11 @@ struct BackendOptions {
   int threads = 0;
   /// Which device of the target's kind (--device cuda:N); 0 on the CPU.
   int deviceIndex = 0;
+  /// The replicas of a data-parallel job (Communicator.h), not owned; it
+  /// outlives the Backend. Null: one replica. With R = size() replicas a
+  /// kGathered operand spans R * bytes from its address, and collective
+  /// entries run across the replicas.
+  Communicator *communicator = nullptr;
 };
 
 /// A kernel library loaded and checked against its plan.

@@ -30,6 +30,8 @@
 
 namespace simclr::runtime {
 
+class Communicator;
+
 class KernelLibrary;
 class RuntimeTarget;
 
@@ -65,6 +67,11 @@ struct ExecutorOptions {
   /// target runs on. A device of another kind is refused, naming the
   /// artifact's target.
   std::optional<DeviceSpec> device;
+  /// The replicas of a data-parallel job (Communicator.h), not owned; it
+  /// must outlive the Executor. Null: one replica. With R = size()
+  /// replicas the executor allocates R * Plan::gatheredBytes for the
+  /// gathered region and writes R into train_step's "replicas" input.
+  Communicator *communicator = nullptr;
 };
 
 /// A named view of one state tensor (parameter, optimizer state, running
