@@ -32,6 +32,8 @@ constexpr const char *kKeyEpoch = "epoch";
 constexpr const char *kKeyIdentity = "artifact_identity";
 constexpr const char *kKeySeed = "rng_seed";
 constexpr const char *kKeyNextStep = "rng_next_step";
+constexpr const char *kKeyWorldSize = "world_size";
+constexpr const char *kKeyGlobalBatch = "global_batch";
 
 /// Parses all of `text` as a decimal unsigned integer.
 std::optional<uint64_t> parseUnsigned(const std::string &text) {
@@ -116,7 +118,7 @@ std::optional<int64_t> checkpointStepFromFileName(const std::string &name) {
 }
 
 StateMetadata checkpointMetadata(const CheckpointInfo &info) {
-  return {
+  StateMetadata metadata = {
       {kKeyFormat, std::to_string(info.formatVersion)},
       {kKeyStep, std::to_string(info.step)},
       {kKeyEpoch, std::to_string(info.epoch)},
@@ -124,6 +126,11 @@ StateMetadata checkpointMetadata(const CheckpointInfo &info) {
       {kKeySeed, std::to_string(info.seed)},
       {kKeyNextStep, std::to_string(info.step)},
   };
+  if (info.globalBatch > 0) {
+    metadata.emplace_back(kKeyWorldSize, std::to_string(info.worldSize));
+    metadata.emplace_back(kKeyGlobalBatch, std::to_string(info.globalBatch));
+  }
+  return metadata;
 }
 
 namespace {
@@ -179,6 +186,20 @@ checkpointInfoFromMetadata(const std::string &path,
   if (!identity)
     return identity.takeStatus();
   info.artifactIdentity = *identity;
+  // Optional (Checkpoint.h): written since data parallelism, both or none.
+  if (metadata.count(kKeyGlobalBatch) || metadata.count(kKeyWorldSize)) {
+    Expected<uint64_t> worldSize = getNumber(kKeyWorldSize);
+    Expected<uint64_t> globalBatch = worldSize ? getNumber(kKeyGlobalBatch) : worldSize;
+    if (!globalBatch)
+      return globalBatch.takeStatus();
+    if (*worldSize < 1 || *globalBatch < *worldSize ||
+        *globalBatch > static_cast<uint64_t>(INT64_MAX) || *globalBatch % *worldSize != 0)
+      return dataLoss(path + ": metadata global_batch " + std::to_string(*globalBatch) +
+                      " is not a positive multiple of world_size " +
+                      std::to_string(*worldSize));
+    info.worldSize = static_cast<int64_t>(*worldSize);
+    info.globalBatch = static_cast<int64_t>(*globalBatch);
+  }
   return info;
 }
 
@@ -273,6 +294,24 @@ Status checkCheckpointIdentity(const CheckpointInfo &info,
                          identity +
                          "; resume in a new run directory or pass the matching "
                          "artifact");
+}
+
+Status checkCheckpointGlobalBatch(const CheckpointInfo &info, int64_t worldSize,
+                                  int64_t perRankBatch) {
+  int64_t globalBatch = worldSize * perRankBatch;
+  if (info.globalBatch == 0 || info.globalBatch == globalBatch)
+    return Status::ok();
+  auto split = [](int64_t ranks, int64_t batch) {
+    return std::to_string(ranks) + (ranks == 1 ? " rank" : " ranks") + " x " +
+           std::to_string(batch);
+  };
+  return invalidArgument(
+      info.path + ": written with a global batch of " + std::to_string(info.globalBatch) +
+      " (" + split(info.worldSize, info.globalBatch / info.worldSize) +
+      "), this run's is " + std::to_string(globalBatch) + " (" +
+      split(worldSize, perRankBatch) + "); resume with ranks x per-rank batch = " +
+      std::to_string(info.globalBatch) + " (mpirun -np K with an artifact compiled for " +
+      std::to_string(info.globalBatch) + " / K), or start a new run directory");
 }
 
 Status loadCheckpoint(StepModel &model, const CheckpointInfo &info) {

@@ -29,6 +29,22 @@ Status writeRunRecord(const std::string &runDir, const RunRecord &record) {
   object["total_steps"] = record.totalSteps;
   object["batch_size"] = record.batchSize;
   object["augmenter"] = record.augmenter;
+  if (record.worldSize > 1) {
+    object["world_size"] = record.worldSize;
+    object["global_batch"] = record.worldSize * record.batchSize;
+  }
+  if (record.communication) {
+    const CommunicationShare &share = *record.communication;
+    Json comm = Json::object();
+    comm["ranks"] = share.ranks;
+    comm["steps"] = share.steps;
+    comm["step_seconds"] = share.stepSeconds;
+    comm["wait_seconds"] = share.waitSeconds;
+    comm["comm_seconds"] = share.commSeconds;
+    comm["all_reduce_bytes_per_step"] = share.allReduceBytesPerStep;
+    comm["all_gather_bytes_per_step"] = share.allGatherBytesPerStep;
+    object["communication"] = comm;
+  }
   std::string text = object.dump(2) + "\n";
   return writeFileAtomically(runRecordPath(runDir), text.data(), text.size());
 }
@@ -71,6 +87,8 @@ Expected<RunRecord> readRunRecord(const std::string &runDir) {
   SIMCLR_RETURN_IF_ERROR(integer("total_steps", record.totalSteps));
   SIMCLR_RETURN_IF_ERROR(integer("batch_size", record.batchSize));
   SIMCLR_RETURN_IF_ERROR(string("augmenter", record.augmenter));
+  if (object.contains("world_size"))
+    SIMCLR_RETURN_IF_ERROR(integer("world_size", record.worldSize));
   return record;
 }
 

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <optional>
 
+#include <unistd.h>
+
 namespace simclr {
 
 namespace fs = std::filesystem;
@@ -153,7 +155,8 @@ struct ResumePoint {
   std::string checkpoint;
 };
 
-Expected<ResumePoint> prepareResume(StepModel &model, const TrainingLoopOptions &options) {
+Expected<ResumePoint> prepareResume(StepModel &model, const TrainingLoopOptions &options,
+                                    int64_t ranks) {
   Expected<CheckpointScan> scan = findLatestCheckpoint(options.runDir);
   if (!scan)
     return scan.takeStatus();
@@ -187,6 +190,7 @@ Expected<ResumePoint> prepareResume(StepModel &model, const TrainingLoopOptions 
                              std::to_string(info.seed) + ", this run has seed " +
                              std::to_string(options.seed) +
                              "; resume with the same seed to continue its batches");
+    SIMCLR_RETURN_IF_ERROR(checkCheckpointGlobalBatch(info, ranks, options.batchSize));
     SIMCLR_RETURN_IF_ERROR(loadCheckpoint(model, info));
     point.step = info.step;
     point.checkpoint = info.path;
@@ -203,11 +207,105 @@ Expected<ResumePoint> prepareResume(StepModel &model, const TrainingLoopOptions 
   return point;
 }
 
+/// Rank 0's resume decision to every rank: the start step, then the
+/// checkpoint's bytes, which the other ranks load from a private temporary
+/// file (why bytes and not the path: TrainingLoop.h).
+Status shareResumePoint(runtime::Communicator &comm, StepModel &model, ResumePoint &point) {
+  std::vector<uint8_t> bytes;
+  if (comm.rank() == 0 && !point.checkpoint.empty()) {
+    Expected<std::vector<uint8_t>> file = readFile(point.checkpoint);
+    if (!file)
+      return file.takeStatus();
+    bytes = std::move(*file);
+  }
+  int64_t header[2] = {point.step, static_cast<int64_t>(bytes.size())};
+  SIMCLR_RETURN_IF_ERROR(comm.broadcast(header, sizeof(header)));
+  point.step = header[0];
+  if (header[1] == 0)
+    return Status::ok();
+  bytes.resize(static_cast<size_t>(header[1]));
+  SIMCLR_RETURN_IF_ERROR(comm.broadcast(bytes.data(), header[1]));
+  if (comm.rank() == 0)
+    return Status::ok();
+  std::string path = (fs::temp_directory_path() /
+                      ("simclr-resume-rank" + std::to_string(comm.rank()) + "-" +
+                       std::to_string(::getpid()) + ".safetensors"))
+                         .string();
+  SIMCLR_RETURN_IF_ERROR(writeFileAtomically(path, bytes.data(), bytes.size()));
+  Status loaded = model.loadState(path);
+  std::error_code ec;
+  fs::remove(path, ec);
+  return loaded.isOk() ? loaded
+                       : loaded.withContext("rank " + std::to_string(comm.rank()) +
+                                            ": the checkpoint rank 0 sent");
+}
+
+/// Whether any rank wants to stop before the next step: one all_reduce_sum
+/// of a vote, so that all ranks stop at the same step.
+Expected<bool> agreeOnStop(runtime::Communicator &comm, bool stopHere) {
+  double votes = stopHere ? 1 : 0;
+  runtime::ReduceBuffer buffer{&votes, 1, DType::kF64};
+  Expected<runtime::CommTicket> ticket = comm.startAllReduceSum(&buffer, 1);
+  if (!ticket)
+    return ticket.takeStatus();
+  SIMCLR_RETURN_IF_ERROR(comm.wait(*ticket));
+  return votes > 0;
+}
+
+/// Adds one step's collectives (`after` - `before`) to `share`.
+void addStepCommunication(CommunicationShare &share, const runtime::CommunicatorStats &before,
+                          const runtime::CommunicatorStats &after, double stepSeconds) {
+  share.steps += 1;
+  share.stepSeconds += stepSeconds;
+  for (size_t op = 0; op < runtime::kNumCommOps; ++op) {
+    share.waitSeconds += after.ops[op].waitSeconds - before.ops[op].waitSeconds;
+    share.commSeconds += after.ops[op].commSeconds - before.ops[op].commSeconds;
+  }
+  auto bytes = [&](runtime::CommOp op) {
+    return static_cast<double>(after[op].bytes - before[op].bytes);
+  };
+  // Running sums until the end, divided there (runTraining).
+  share.allReduceBytesPerStep += bytes(runtime::CommOp::kAllReduceSum);
+  share.allGatherBytesPerStep += bytes(runtime::CommOp::kAllGather);
+}
+
 std::string lossName(float loss) {
   return std::isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf";
 }
 
+/// "1.5 MB": bytes in decimal units.
+std::string formatBytes(double bytes) {
+  constexpr double kUnit = 1000;
+  const char *units[] = {"B", "KB", "MB", "GB", "TB"};
+  size_t unit = 0;
+  while (bytes >= kUnit && unit + 1 < std::size(units)) {
+    bytes /= kUnit;
+    ++unit;
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+  return buffer;
+}
+
 } // namespace
+
+std::string formatCommunicationShare(const CommunicationShare &share,
+                                     const std::string &engine) {
+  double steps = share.steps > 0 ? static_cast<double>(share.steps) : 1;
+  double stepMillis = kMillisPerSecond * share.stepSeconds / steps;
+  double waitMillis = kMillisPerSecond * share.waitSeconds / steps;
+  char buffer[320];
+  std::snprintf(buffer, sizeof(buffer),
+                "communication (%lld ranks, %s): %.1f ms of %.1f ms per step blocked in "
+                "collectives (%.1f%%; %.1f ms in flight); per step and rank: %s "
+                "all-reduced, %s all-gathered",
+                static_cast<long long>(share.ranks), engine.c_str(), waitMillis, stepMillis,
+                stepMillis > 0 ? 100.0 * waitMillis / stepMillis : 0.0,
+                kMillisPerSecond * share.commSeconds / steps,
+                formatBytes(share.allReduceBytesPerStep).c_str(),
+                formatBytes(share.allGatherBytesPerStep).c_str());
+  return buffer;
+}
 
 std::string runLockPath(const std::string &runDir) {
   return (fs::path(runDir) / "lock").string();
@@ -243,51 +341,80 @@ Expected<TrainingResult> runTraining(StepModel &model, const ImageDataset &data,
                                      const TrainingLoopOptions &options) {
   SIMCLR_RETURN_IF_ERROR(checkOptions(options));
   const std::atomic<bool> &stop = options.stopFlag ? *options.stopFlag : stopRequested();
-  std::error_code ec;
-  fs::create_directories(options.runDir, ec);
-  if (ec)
-    return ioError(options.runDir + ": cannot create the run directory: " + ec.message());
+  // Data parallelism (TrainingLoop.h): rank 0 writes, every rank trains.
+  runtime::Communicator *comm = options.communicator;
+  const int64_t ranks = comm ? comm->size() : 1;
+  const bool writer = !comm || comm->rank() == 0;
+  std::ostream silent(nullptr);
+  TrainingLoopOptions shown = options;
+  if (!writer)
+    shown.progress = &silent;
+
   // One trainer per run directory: two would interleave metrics rows and
-  // race on checkpoints. Held until this function returns.
-  Expected<FileLock> lock = FileLock::tryAcquire(runLockPath(options.runDir));
-  if (!lock)
-    return lock.status().code() == StatusCode::kUnavailable
-               ? unavailable(options.runDir + ": another simclr-train is using this run "
-                             "directory (" + lock.status().message() +
-                             "); wait for it to end or choose another --out")
-               : lock.takeStatus();
+  // race on checkpoints. Held until this function returns. The job's other
+  // ranks never touch the directory, so only rank 0 takes it.
+  std::optional<FileLock> lock;
+  if (writer) {
+    std::error_code ec;
+    fs::create_directories(options.runDir, ec);
+    if (ec)
+      return ioError(options.runDir + ": cannot create the run directory: " + ec.message());
+    Expected<FileLock> acquired = FileLock::tryAcquire(runLockPath(options.runDir));
+    if (!acquired)
+      return acquired.status().code() == StatusCode::kUnavailable
+                 ? unavailable(options.runDir + ": another simclr-train is using this run "
+                               "directory (" + acquired.status().message() +
+                               "); wait for it to end or choose another --out")
+                 : acquired.takeStatus();
+    lock.emplace(std::move(*acquired));
+  }
 
-  Expected<ResumePoint> resumed = prepareResume(model, options);
-  if (!resumed)
-    return resumed.takeStatus();
+  ResumePoint resumed;
+  if (writer) {
+    Expected<ResumePoint> point = prepareResume(model, options, ranks);
+    if (!point)
+      return point.takeStatus();
+    resumed = std::move(*point);
+  }
+  if (ranks > 1)
+    SIMCLR_RETURN_IF_ERROR(shareResumePoint(*comm, model, resumed));
   TrainingResult result;
-  result.startStep = result.endStep = resumed->step;
-  result.lastCheckpoint = resumed->checkpoint;
-  int64_t lastCheckpointStep = resumed->checkpoint.empty() ? -1 : resumed->step;
+  result.startStep = result.endStep = resumed.step;
+  result.lastCheckpoint = resumed.checkpoint;
+  int64_t lastCheckpointStep = resumed.checkpoint.empty() ? -1 : resumed.step;
 
-  if (options.onStart)
-    SIMCLR_RETURN_IF_ERROR(options.onStart(resumed->step));
+  if (writer && options.onStart)
+    SIMCLR_RETURN_IF_ERROR(options.onStart(resumed.step));
 
   std::string metricsFile = metricsPath(options.runDir);
-  Expected<std::vector<MetricsRow>> history = truncateMetrics(metricsFile, resumed->step);
-  if (!history)
-    return history.takeStatus();
-  Expected<MetricsWriter> metrics = MetricsWriter::openForAppend(metricsFile);
-  if (!metrics)
-    return metrics.takeStatus();
+  std::vector<MetricsRow> history;
+  std::optional<MetricsWriter> metrics;
+  if (writer) {
+    Expected<std::vector<MetricsRow>> kept = truncateMetrics(metricsFile, resumed.step);
+    if (!kept)
+      return kept.takeStatus();
+    history = std::move(*kept);
+    Expected<MetricsWriter> opened = MetricsWriter::openForAppend(metricsFile);
+    if (!opened)
+      return opened.takeStatus();
+    metrics.emplace(std::move(*opened));
+  }
 
   std::string plotFile = lossPlotPath(options.runDir);
-  if (resumed->step >= options.totalSteps) {
-    *options.progress << "already at step " << resumed->step << " of "
-                      << options.totalSteps << "; nothing to train\n";
-    SIMCLR_RETURN_IF_ERROR(writeLossSvg(plotFile, *history));
+  if (resumed.step >= options.totalSteps) {
+    *shown.progress << "already at step " << resumed.step << " of "
+                    << options.totalSteps << "; nothing to train\n";
+    if (writer)
+      SIMCLR_RETURN_IF_ERROR(writeLossSvg(plotFile, history));
     return result;
   }
 
   InputPipeline::Options pipelineOptions;
   pipelineOptions.batchSize = options.batchSize;
+  pipelineOptions.rank = comm ? comm->rank() : 0;
+  pipelineOptions.worldSize = ranks;
   pipelineOptions.seed = options.seed;
-  pipelineOptions.firstStep = resumed->step;
+  pipelineOptions.firstStep = resumed.step;
   pipelineOptions.lastStep = options.totalSteps;
   pipelineOptions.prefetchDepth = options.prefetchDepth;
   pipelineOptions.workerThreads = options.dataThreads;
@@ -297,26 +424,39 @@ Expected<TrainingResult> runTraining(StepModel &model, const ImageDataset &data,
     return pipeline.takeStatus();
   const int64_t stepsPerEpoch = (*pipeline)->stepsPerEpoch();
 
-  Progress progress(options, stepsPerEpoch, resumed->step);
+  Progress progress(shown, stepsPerEpoch, resumed.step);
   auto checkpoint = [&](int64_t done) -> Status {
+    lastCheckpointStep = done;
+    if (!writer)
+      return Status::ok();
     CheckpointInfo info;
     info.step = done;
     info.epoch = done / stepsPerEpoch;
     info.artifactIdentity = model.identity();
     info.seed = options.seed;
+    info.worldSize = ranks;
+    info.globalBatch = ranks * options.batchSize;
     Expected<CheckpointInfo> written = writeCheckpoint(options.runDir, model, info);
     if (!written)
       return written.takeStatus();
     result.lastCheckpoint = written->path;
-    lastCheckpointStep = done;
-    return writeLossSvg(plotFile, *history);
+    return writeLossSvg(plotFile, history);
   };
 
-  int64_t done = resumed->step;
+  CommunicationShare share;
+  share.ranks = ranks;
+  int64_t done = resumed.step;
   Clock::time_point iterationStart = Clock::now();
   while (done < options.totalSteps) {
-    if (stop.load() ||
-        (options.maxStepsThisRun > 0 && done - resumed->step >= options.maxStepsThisRun)) {
+    bool stopHere = stop.load() || (options.maxStepsThisRun > 0 &&
+                                    done - resumed.step >= options.maxStepsThisRun);
+    if (ranks > 1) {
+      Expected<bool> agreed = agreeOnStop(*comm, stopHere);
+      if (!agreed)
+        return agreed.takeStatus().withContext("before step " + std::to_string(done));
+      stopHere = *agreed;
+    }
+    if (stopHere) {
       result.outcome = TrainingOutcome::kInterrupted;
       break;
     }
@@ -328,20 +468,29 @@ Expected<TrainingResult> runTraining(StepModel &model, const ImageDataset &data,
     row.epoch = batch->epoch;
     row.dataWaitMillis = (*pipeline)->lastWaitMillis();
 
+    runtime::CommunicatorStats statsBefore;
+    if (ranks > 1)
+      statsBefore = comm->stats();
     Clock::time_point stepStart = Clock::now();
     Status stepStatus = model.trainStep(batch->views, batch->step);
     if (!stepStatus.isOk())
       return stepStatus.withContext("step " + std::to_string(batch->step));
     row.stepMillis = millisSince(stepStart);
+    if (ranks > 1)
+      addStepCommunication(share, statsBefore, comm->stats(),
+                           row.stepMillis / kMillisPerSecond);
     row.loss = model.lastLoss();
     row.lr = model.lastLearningRate();
     (*pipeline)->recycle(std::move(*batch));
 
     double iterationMillis = millisSince(iterationStart);
     iterationStart = Clock::now();
-    row.imagesPerSecond =
-        iterationMillis > 0 ? options.batchSize * kMillisPerSecond / iterationMillis : 0;
-    if (options.knnMonitor && options.knnEvery > 0 && std::isfinite(row.loss) &&
+    row.imagesPerSecond = iterationMillis > 0 ? ranks * options.batchSize *
+                                                    kMillisPerSecond / iterationMillis
+                                              : 0;
+    // The monitor is rank 0's: the others go on to the next step and wait
+    // for it in that step's first collective.
+    if (writer && options.knnMonitor && options.knnEvery > 0 && std::isfinite(row.loss) &&
         (row.step + 1) % options.knnEvery == 0) {
       Clock::time_point monitorStart = Clock::now();
       Expected<double> top1 = options.knnMonitor(row.step + 1);
@@ -354,12 +503,16 @@ Expected<TrainingResult> runTraining(StepModel &model, const ImageDataset &data,
       std::snprintf(buffer, sizeof(buffer), "step %lld: kNN top-1 %.2f%% (%.1f s)",
                     static_cast<long long>(row.step + 1), 100 * row.knnTop1,
                     millisSince(monitorStart) / kMillisPerSecond);
-      *options.progress << buffer << '\n' << std::flush;
+      *shown.progress << buffer << '\n' << std::flush;
       iterationStart = Clock::now();
     }
-    SIMCLR_RETURN_IF_ERROR(metrics->append(row));
-    history->push_back(row);
+    if (writer) {
+      SIMCLR_RETURN_IF_ERROR(metrics->append(row));
+      history.push_back(row);
+    }
 
+    // The loss is the global one, the same on every rank, so all ranks
+    // stop here together.
     if (!std::isfinite(row.loss)) {
       progress.finishLine();
       result.outcome = TrainingOutcome::kDiverged;
@@ -370,7 +523,8 @@ Expected<TrainingResult> runTraining(StepModel &model, const ImageDataset &data,
                        (result.lastCheckpoint.empty() ? std::string("none (none was written yet)")
                                                       : result.lastCheckpoint) +
                        "; lower the learning rate or check the data";
-      SIMCLR_RETURN_IF_ERROR(writeLossSvg(plotFile, *history));
+      if (writer)
+        SIMCLR_RETURN_IF_ERROR(writeLossSvg(plotFile, history));
       return result;
     }
     ++done;
@@ -383,17 +537,22 @@ Expected<TrainingResult> runTraining(StepModel &model, const ImageDataset &data,
   result.endStep = done;
   if (lastCheckpointStep != done)
     SIMCLR_RETURN_IF_ERROR(checkpoint(done));
-  else
-    SIMCLR_RETURN_IF_ERROR(writeLossSvg(plotFile, *history));
+  else if (writer)
+    SIMCLR_RETURN_IF_ERROR(writeLossSvg(plotFile, history));
+  if (ranks > 1 && share.steps > 0) {
+    share.allReduceBytesPerStep /= static_cast<double>(share.steps);
+    share.allGatherBytesPerStep /= static_cast<double>(share.steps);
+    result.communication = share;
+  }
   progress.summary(done);
   if (result.outcome == TrainingOutcome::kInterrupted)
-    *options.progress << "stopped at step " << done << " of " << options.totalSteps
-                      << "; checkpoint " << result.lastCheckpoint
-                      << "; continue with --resume\n";
+    *shown.progress << "stopped at step " << done << " of " << options.totalSteps
+                    << "; checkpoint " << result.lastCheckpoint
+                    << "; continue with --resume\n";
   else
-    *options.progress << "done: step " << done << "; checkpoint "
-                      << result.lastCheckpoint << '\n';
-  options.progress->flush();
+    *shown.progress << "done: step " << done << "; checkpoint "
+                    << result.lastCheckpoint << '\n';
+  shown.progress->flush();
   return result;
 }
 

@@ -14,13 +14,24 @@
 // images (queries) are encoded with the current parameters and the
 // weighted kNN-200 top-1 is logged as metrics.csv's knn_top1.
 //
+// Data parallelism (issue 13; docs/data-parallel-launch.md): under
+// `mpirun -np K`, createCommunicator() joins the K processes; each trains its
+// share of a global batch of K x N images (N: the artifact's batch), rank 0
+// alone writes the run directory and prints, and at the end it prints and
+// records (run.json "communication") the collectives' share of the step.
+// A failure on any rank ends the whole job through Communicator::abort with
+// one line "simclr: rank R of K: simclr-train: MESSAGE" (exit code 70);
+// with one process every output is what it was before.
+//
 // Exit codes: 0 done or stopped by SIGINT/TERM/HUP/PIPE after a checkpoint; 1 a
 // failure (artifact, data, I/O, a refused checkpoint); 2 bad arguments; 3
-// the loss became NaN or infinite (kExitDiverged).
+// the loss became NaN or infinite (kExitDiverged); 70 (multi-rank) a failure
+// on some rank or in communication (kCommunicationFailureExitCode).
 //
 //===----------------------------------------------------------------------===//
 #include "simclr/Runtime/Augmenter.h"
 #include "simclr/Runtime/CliValidators.h"
+#include "simclr/Runtime/Communicator.h"
 #include "simclr/Runtime/ToolDiagnostics.h"
 #include "simclr/Runtime/Dataset.h"
 #include "simclr/Runtime/EncoderFeatures.h"
@@ -101,52 +112,82 @@ Expected<AugmenterFactory> augmenterFactory(std::string &name,
   return AugmenterFactory([policy] { return createReferenceAugmenter(policy); });
 }
 
+/// kTool's failures, made job-wide under mpirun: with more than one rank a
+/// failing rank must not leave the others blocked in a collective, so it
+/// ends the job (Communicator::abort: one line naming the rank, exit 70).
+struct Failures {
+  runtime::Communicator *comm = nullptr;
+
+  bool multiRank() const { return comm && comm->size() > 1; }
+  int fail(const std::string &message) const {
+    if (multiRank())
+      comm->abort("simclr-train: " + message);
+    return kTool.fail(message);
+  }
+  int usageError(const std::string &message) const {
+    if (multiRank())
+      comm->abort("simclr-train: " + message + " (simclr-train --help lists the options)");
+    return kTool.usageError(message);
+  }
+};
+
 int train(Arguments &args) {
+  Expected<std::unique_ptr<runtime::Communicator>> comm = runtime::createCommunicator();
+  if (!comm)
+    return kTool.fail(comm.status().message());
+  const Failures failures{comm->get()};
+  const int64_t ranks = (*comm)->size();
+  const bool rankZero = (*comm)->rank() == 0;
+
   Expected<std::shared_ptr<const runtime::Artifact>> artifact =
       runtime::Artifact::load(args.artifactDir);
   if (!artifact)
-    return kTool.fail(artifact.status().message());
+    return failures.fail(artifact.status().message());
   Expected<TrainingConfig> config = trainingConfigFromPlan((*artifact)->plan());
   if (!config)
-    return kTool.fail(args.artifactDir + ": " + config.status().message());
+    return failures.fail(args.artifactDir + ": " + config.status().message());
   uint64_t seed = args.seed.value_or(config->seed);
+  // The artifact's batch is one rank's; epochs count global batches.
+  const int64_t globalBatch = ranks * config->batchSize;
 
   if (args.dataPath.empty()) {
     if (config->dataset != "fashion-mnist")
-      return kTool.usageError("the artifact trains on '" + config->dataset +
-                              "'; pass its location with --data");
+      return failures.usageError("the artifact trains on '" + config->dataset +
+                                 "'; pass its location with --data");
     args.dataPath = kDefaultFashionMnistDir;
   }
   Expected<ImageDataset> data =
       readDatasetSplit(args.dataPath, Split::kTrain, config->imageShape);
   if (!data)
-    return kTool.fail(data.status().message());
+    return failures.fail(data.status().message());
   std::array<int64_t, 3> shape = {data->channels, data->height, data->width};
   if (shape != config->imageShape)
-    return kTool.fail(args.dataPath + ": images are " + std::to_string(shape[0]) + "x" +
+    return failures.fail(args.dataPath + ": images are " + std::to_string(shape[0]) + "x" +
                       std::to_string(shape[1]) + "x" + std::to_string(shape[2]) +
                       " (CxHxW), the artifact was compiled for " +
                       std::to_string(config->imageShape[0]) + "x" +
                       std::to_string(config->imageShape[1]) + "x" +
                       std::to_string(config->imageShape[2]));
-  if (data->count < config->batchSize)
-    return kTool.fail(args.dataPath + ": " + std::to_string(data->count) +
-                      " images, fewer than one batch of " + std::to_string(config->batchSize));
-  if (data->count != config->datasetSize)
+  if (data->count < globalBatch)
+    return failures.fail(
+        args.dataPath + ": " + std::to_string(data->count) + " images, fewer than one batch of " +
+        (ranks > 1 ? std::to_string(ranks) + " ranks x " : std::string()) +
+        std::to_string(config->batchSize));
+  if (data->count != config->datasetSize && rankZero)
     std::cerr << "simclr-train: warning: " << args.dataPath << " holds "
               << data->count << " images, the artifact was compiled for "
               << config->datasetSize << " (its schedule's epochs differ from these)\n";
 
   std::optional<int64_t> epochSteps =
-      checkedStepsForEpochs(data->count, config->batchSize, args.epochs);
+      checkedStepsForEpochs(data->count, globalBatch, args.epochs);
   if (!epochSteps)
-    return kTool.usageError("--epochs " + std::to_string(args.epochs) + " x " +
-                            std::to_string(stepsPerEpoch(data->count, config->batchSize)) +
-                            " steps per epoch does not fit in 64 bits");
+    return failures.usageError("--epochs " + std::to_string(args.epochs) + " x " +
+                               std::to_string(stepsPerEpoch(data->count, globalBatch)) +
+                               " steps per epoch does not fit in 64 bits");
   int64_t totalSteps = args.steps    ? args.steps
                        : args.epochs ? *epochSteps
                                      : config->totalSteps;
-  if (totalSteps > config->totalSteps)
+  if (totalSteps > config->totalSteps && rankZero)
     std::cerr << "simclr-train: warning: training for " << totalSteps
               << " steps; the compiled learning-rate schedule ends at step "
               << config->totalSteps << "\n";
@@ -154,25 +195,29 @@ int train(Arguments &args) {
   Expected<AugmenterFactory> augmenters =
       augmenterFactory(args.augment, config->augmentation, args.threads);
   if (!augmenters)
-    return kTool.usageError(augmenters.status().message());
+    return failures.usageError(augmenters.status().message());
 
   // Refused now, with the sizes, rather than killed part-way (issue 14).
   if (Status fits = runtime::checkMemory(
           args.artifactDir, runtime::planMemory((*artifact)->plan(), static_cast<int64_t>(data->pixels.size())),
           args.maxMemory);
       !fits.isOk())
-    return kTool.fail(fits.message());
+    return failures.fail(fits.message());
 
   runtime::ExecutorOptions executorOptions;
   executorOptions.threads = args.threads;
   executorOptions.device = args.device;
+  // One GPU per rank of a machine, unless --device chose one.
+  if (ranks > 1 && !args.device && (*artifact)->plan().library.target == "cuda")
+    executorOptions.device = DeviceSpec{DeviceKind::kCuda, (*comm)->localRank()};
   Expected<std::unique_ptr<runtime::Executor>> executor =
       runtime::Executor::create(*artifact, executorOptions);
   if (!executor)
-    return kTool.fail(executor.status().message());
-  // Resuming replaces the whole state from the checkpoint.
+    return failures.fail(executor.status().message());
+  // Every rank initializes the same state from the seed; resuming replaces
+  // it with rank 0's checkpoint on every rank (TrainingLoop.h).
   if (Status status = (*executor)->initializeState(seed); !status.isOk())
-    return kTool.fail(status.message());
+    return failures.fail(status.message());
   ExecutorModel model(**executor);
 
   RunRecord record;
@@ -183,11 +228,13 @@ int train(Arguments &args) {
   record.totalSteps = totalSteps;
   record.batchSize = config->batchSize;
   record.augmenter = args.augment;
+  record.worldSize = ranks;
 
   TrainingLoopOptions options;
   options.runDir = args.runDir;
   options.totalSteps = totalSteps;
   options.batchSize = config->batchSize;
+  options.communicator = comm->get();
   options.seed = seed;
   options.checkpointEvery = args.checkpointEvery;
   options.resume = args.resume;
@@ -198,18 +245,18 @@ int train(Arguments &args) {
   ImageDataset knnBank, knnQueries;
   if (args.knnEvery > 0) {
     if (static_cast<int64_t>(data->labels.size()) != data->count)
-      return kTool.usageError("--knn-every: " + args.dataPath +
-                              " has no labels; the kNN monitor needs them");
+      return failures.usageError("--knn-every: " + args.dataPath +
+                                 " has no labels; the kNN monitor needs them");
     Expected<ImageDataset> bank = subset(*data, 0, std::min(args.knnTrain, data->count));
     if (!bank)
-      return kTool.fail(bank.status().message());
+      return failures.fail(bank.status().message());
     Expected<ImageDataset> test =
         readDatasetSplit(args.dataPath, Split::kTest, config->imageShape);
     if (!test)
-      return kTool.fail("--knn-every: " + test.status().message());
+      return failures.fail("--knn-every: " + test.status().message());
     Expected<ImageDataset> queries = subset(*test, 0, std::min(args.knnTest, test->count));
     if (!queries)
-      return kTool.fail(queries.status().message());
+      return failures.fail(queries.status().message());
     knnBank = std::move(*bank);
     knnQueries = std::move(*queries);
     options.knnEvery = args.knnEvery;
@@ -218,13 +265,20 @@ int train(Arguments &args) {
     };
   }
   if (Status status = installStopSignalHandlers(); !status.isOk())
-    return kTool.fail(status.message());
+    return failures.fail(status.message());
 
   Expected<TrainingResult> result = runTraining(model, *data, *augmenters, options);
   if (!result)
-    return kTool.fail(result.status().message());
-  if (result->outcome == TrainingOutcome::kDiverged)
+    return failures.fail(result.status().message());
+  if (result->outcome == TrainingOutcome::kDiverged && rankZero)
     std::cerr << result->message << "\n";
+  if (result->communication && rankZero) {
+    std::cout << formatCommunicationShare(*result->communication, (*comm)->engine()) << '\n'
+              << std::flush;
+    record.communication = result->communication;
+    if (Status status = writeRunRecord(args.runDir, record); !status.isOk())
+      return failures.fail(status.message());
+  }
   return result->exitCode();
 }
 

@@ -270,5 +270,62 @@ TEST(TrainCheckpoint, SurvivesSigkillDuringWrites) {
     EXPECT_TRUE(checkpointStepFromFileName(name)) << name;
 }
 
+// Data parallelism (issue 13): K and K*N are recorded; a resume may change
+// K but not the global batch, and checkpoints from before record neither.
+TEST(TrainCheckpoint, GlobalBatchIsRecordedAndChecked) {
+  ScratchDir run;
+  FakeModel model;
+  CheckpointInfo info = infoAt(5);
+  info.worldSize = 2;
+  info.globalBatch = 64;
+  Expected<CheckpointInfo> written = writeCheckpoint(run.path(), model, info);
+  ASSERT_TRUE(written);
+  Expected<CheckpointInfo> read = readCheckpointInfo(written->path);
+  ASSERT_TRUE(read) << read.status().toString();
+  EXPECT_EQ(read->worldSize, 2);
+  EXPECT_EQ(read->globalBatch, 64);
+
+  EXPECT_TRUE(checkCheckpointGlobalBatch(*read, 2, 32).isOk());
+  EXPECT_TRUE(checkCheckpointGlobalBatch(*read, 4, 16).isOk());
+  EXPECT_TRUE(checkCheckpointGlobalBatch(*read, 1, 64).isOk());
+  Status other = checkCheckpointGlobalBatch(*read, 3, 32);
+  ASSERT_FALSE(other.isOk());
+  EXPECT_EQ(other.message(),
+            written->path +
+                ": written with a global batch of 64 (2 ranks x 32), this run's is 96 "
+                "(3 ranks x 32); resume with ranks x per-rank batch = 64 (mpirun -np K "
+                "with an artifact compiled for 64 / K), or start a new run directory");
+
+  // A checkpoint of before: no keys, global batch unknown, any run passes.
+  Expected<CheckpointInfo> old = writeCheckpoint(run.path(), model, infoAt(6));
+  ASSERT_TRUE(old);
+  Expected<CheckpointInfo> oldRead = readCheckpointInfo(old->path);
+  ASSERT_TRUE(oldRead);
+  EXPECT_EQ(oldRead->globalBatch, 0);
+  EXPECT_TRUE(checkCheckpointGlobalBatch(*oldRead, 3, 32).isOk());
+  for (const auto &[key, text] : checkpointMetadata(infoAt(6)))
+    EXPECT_TRUE(key != "world_size" && key != "global_batch") << key;
+}
+
+TEST(TrainCheckpoint, InconsistentGlobalBatchIsDataLoss) {
+  ScratchDir run;
+  std::string path = checkpointPath(run.path(), 2);
+  fs::create_directories(checkpointDirectory(run.path()));
+  SafetensorsWriter writer;
+  float value = 1;
+  ASSERT_TRUE(writer.add("p", DType::kF32, {1}, &value));
+  writer.recordChecksums();
+  CheckpointInfo info = infoAt(2);
+  info.worldSize = 3;
+  info.globalBatch = 64;
+  for (const auto &[key, text] : checkpointMetadata(info))
+    writer.setMetadata(key, text);
+  ASSERT_TRUE(writer.writeAtomically(path));
+  Expected<CheckpointInfo> read = readCheckpointInfo(path);
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.status().message(),
+            path + ": metadata global_batch 64 is not a positive multiple of world_size 3");
+}
+
 } // namespace
 } // namespace simclr

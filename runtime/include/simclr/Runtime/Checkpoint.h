@@ -17,6 +17,13 @@
 //   rng_seed, rng_next_step    the input pipeline's random position: every
 //                              batch is a pure function of (seed, step)
 //                              (InputPipeline.h), so these two restore it
+//   world_size, global_batch   the data-parallel ranks K that trained it and
+//                              its global batch K * N (InputPipeline.h); with
+//                              (seed, step) they fix the images of every
+//                              step, so a resume must keep the global batch
+//                              but may change K (another N per rank). Absent
+//                              in checkpoints written before data
+//                              parallelism: read as 0, "unknown".
 //
 // Crash safety: saveState writes atomically and durably (temp file, fsync,
 // rename, fsync of the directory), so a SIGKILL or power loss leaves at
@@ -64,6 +71,10 @@ struct CheckpointInfo {
   std::string artifactIdentity;
   /// The RNG position: the pipeline's seed (its next step is `step`).
   uint64_t seed = 0;
+  /// Data-parallel ranks and global batch (images per step over all ranks)
+  /// of the run that wrote it; 0: not recorded (an older checkpoint).
+  int64_t worldSize = 0;
+  int64_t globalBatch = 0;
   int64_t formatVersion = kCheckpointFormatVersion;
 };
 
@@ -75,7 +86,8 @@ std::string checkpointPath(const std::string &runDir, int64_t step);
 /// or nothing for any other name (temporary files included).
 std::optional<int64_t> checkpointStepFromFileName(const std::string &name);
 
-/// The metadata entries saveState writes for `info` (all but `path`).
+/// The metadata entries saveState writes for `info` (all but `path`;
+/// world_size and global_batch only when globalBatch > 0).
 StateMetadata checkpointMetadata(const CheckpointInfo &info);
 
 /// Opens and fully validates the checkpoint at `path` (SafetensorsReader:
@@ -120,6 +132,14 @@ Expected<CheckpointScan> findLatestCheckpoint(const std::string &runDir);
 /// resume in a new run directory or pass the matching artifact".
 Status checkCheckpointIdentity(const CheckpointInfo &info,
                                const std::string &identity);
+
+/// Refuses a checkpoint whose global batch differs from this run's
+/// `worldSize` x `perRankBatch` (its images per step would differ):
+/// "CHECKPOINT: written with a global batch of 64 (2 ranks x 32), this run's
+/// is 96 (3 ranks x 32); resume with ranks x batch = 64 ...". A checkpoint
+/// that recorded none passes.
+Status checkCheckpointGlobalBatch(const CheckpointInfo &info, int64_t worldSize,
+                                  int64_t perRankBatch);
 
 /// checkCheckpointIdentity (naming, when it fails, the first state tensor
 /// that differs: model.checkStateFile), then model.loadState(info.path).

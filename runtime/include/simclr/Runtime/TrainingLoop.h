@@ -30,6 +30,35 @@
 // smoothed loss, images/s, ETA); otherwise a log line every `logEvery`
 // steps and at the end.
 //
+// Data parallelism (issue 13): with a `communicator` of K > 1 ranks, every
+// rank runs this loop on its share of each step's global batch of K * N
+// images (N = batchSize; InputPipeline.h: one global permutation, views
+// keyed by global position), and the compiled step's collectives make the
+// loss and the state identical on every rank. Hence:
+//  - Rank 0 alone owns the run directory: the lock, the resume scan,
+//    checkpoints (recording K and K * N), metrics.csv, loss.svg, onStart
+//    (run.json), the kNN monitor and the progress display; the other ranks
+//    write nothing there and print nothing.
+//  - Resume: rank 0 decides (step 1 above, plus checkCheckpointGlobalBatch:
+//    the checkpoint's K' x N' must equal K x N, any K' works) and broadcasts
+//    the start step and the checkpoint file's bytes; the other ranks load
+//    those bytes from a private temporary file. Broadcasting the bytes rather
+//    than having every rank open RUN_DIR/checkpoints needs no file system
+//    shared between hosts (only rank 0's host has the run directory) and
+//    guarantees that every rank loads the very bytes rank 0 checked, even if
+//    a checkpoint is written or deleted meanwhile. A fresh run needs no
+//    broadcast: initializeState(seed) is deterministic.
+//  - Stopping: a stop flag seen by any rank stops all of them at the same
+//    step (a one-value all_reduce_sum between steps), so they checkpoint
+//    together instead of leaving the others blocked in a collective. A
+//    failure is returned as a Status; the caller ends the whole job with
+//    Communicator::abort (simclr-train does), and the communicator's
+//    timeouts bound the wait of ranks blocked on a dead one.
+//  - Steps per epoch, epochs and images/s count global batches.
+//  - TrainingResult::communication sums, over the steps, the communicator's
+//    timers measured around each train step (not the loop's own
+//    broadcast and stop agreement).
+//
 // Ownership: runTraining borrows the model and the dataset; it owns the
 // pipeline and the augmenters the factory makes.
 //
@@ -37,7 +66,9 @@
 #ifndef SIMCLR_RUNTIME_TRAININGLOOP_H
 #define SIMCLR_RUNTIME_TRAININGLOOP_H
 
+#include "simclr/Runtime/Communicator.h"
 #include "simclr/Runtime/InputPipeline.h"
+#include "simclr/Runtime/RunRecord.h"
 #include "simclr/Runtime/StepModel.h"
 #include "simclr/Support/Status.h"
 
@@ -46,6 +77,7 @@
 #include <cstdint>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <string>
 
 namespace simclr {
@@ -58,8 +90,12 @@ struct TrainingLoopOptions {
   /// The run's total: training continues (also after a resume) until this
   /// many steps are done.
   int64_t totalSteps = 0;
-  /// Images per view per step (the compiled step's N).
+  /// Images per view per step of one rank (the compiled step's N); the
+  /// global batch is communicator->size() times this.
   int64_t batchSize = 0;
+  /// The replicas of a data-parallel job (borrowed; file comment); nullptr
+  /// or size 1: one process, exactly as without data parallelism.
+  runtime::Communicator *communicator = nullptr;
   /// The pipeline's seed; a resumed checkpoint must have the same.
   uint64_t seed = 0;
   /// A checkpoint every this many steps; 0: only at the end and on a stop.
@@ -82,11 +118,13 @@ struct TrainingLoopOptions {
   const std::atomic<bool> *stopFlag = nullptr;
   /// Called once the start step is known (after a resume was accepted and
   /// loaded), before any step runs; a failure aborts the run. simclr-train
-  /// records run.json here, so a refused resume leaves it untouched.
+  /// records run.json here, so a refused resume leaves it untouched. Rank 0
+  /// only.
   std::function<Status(int64_t startStep)> onStart;
   /// Called after every `knnEvery`-th step (0: never) with the steps done;
   /// returns the top-1 accuracy (a fraction) logged as knn_top1. Its time
-  /// counts in no step's images_per_s. A failure aborts the run.
+  /// counts in no step's images_per_s. A failure aborts the run. Rank 0
+  /// only.
   int64_t knnEvery = 0;
   std::function<Expected<double>(int64_t stepsDone)> knnMonitor;
 };
@@ -100,6 +138,12 @@ enum class TrainingOutcome {
   kDiverged,
 };
 
+/// One line: "communication (2 ranks, mpi): 12.3 ms of 80.1 ms per step
+/// blocked in collectives (15.4%; 20.0 ms in flight); per step and rank:
+/// 44.7 MB all-reduced, 32.0 KB all-gathered".
+std::string formatCommunicationShare(const CommunicationShare &share,
+                                     const std::string &engine);
+
 struct TrainingResult {
   TrainingOutcome outcome = TrainingOutcome::kCompleted;
   /// Where this call started (the resumed step) and steps done at its end
@@ -111,6 +155,8 @@ struct TrainingResult {
   /// For kDiverged: "error: loss is nan at step S (epoch E); the last good
   /// checkpoint is PATH; lower the learning rate or check the data".
   std::string message;
+  /// With more than one rank: the communicator's share of the steps.
+  std::optional<CommunicationShare> communication;
 
   /// 0, 0 or kExitDiverged.
   int exitCode() const {
