@@ -207,6 +207,8 @@ int train(Arguments &args) {
   runtime::ExecutorOptions executorOptions;
   executorOptions.threads = args.threads;
   executorOptions.device = args.device;
+  // The plan's collectives run through it (K into train_step's replicas).
+  executorOptions.communicator = comm->get();
   // One GPU per rank of a machine, unless --device chose one.
   if (ranks > 1 && !args.device && (*artifact)->plan().library.target == "cuda")
     executorOptions.device = DeviceSpec{DeviceKind::kCuda, (*comm)->localRank()};
