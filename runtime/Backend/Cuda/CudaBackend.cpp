@@ -31,6 +31,7 @@
 #include "Cuda/CudaLaunch.h"
 #include "Cuda/CudaLibraries.h"
 #include "Cuda/CudaMatmul.h"
+#include "Cuda/CudaNccl.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -294,6 +295,19 @@ private:
       size_t bytes;
     };
     std::vector<Copy> copies;
+    CollectiveKind collective = CollectiveKind::kAllReduceSum;
+    /// all_reduce_sum with NCCL: in place, after the copies.
+    struct Reduce {
+      CUdeviceptr data;
+      int64_t elements;
+      DType dtype;
+    };
+    std::vector<Reduce> reduces;
+    /// all_gather with NCCL.
+    struct Gather {
+      CUdeviceptr input = 0, output = 0;
+      int64_t bytes = 0, blocks = 1;
+    } gather;
   };
   /// A sequence of entries run between beginRun and synchronize.
   struct Graph {
@@ -475,7 +489,7 @@ private:
   Status prepareCollective(const ScheduleEntry &entry,
                            const std::vector<EntryOperand> &operands,
                            Prepared &prepared) {
-    // One replica: each output is its input (inputs and outputs pair up).
+    // Inputs and outputs pair up; each pair has the same per-replica bytes.
     size_t inputs = static_cast<size_t>(entry.numInputs);
     if (static_cast<size_t>(entry.numOutputs) != inputs ||
         entry.numScratch() != 0)
@@ -483,6 +497,21 @@ private:
           "expects as many outputs as inputs and no scratch, got " +
           std::to_string(inputs) + " inputs and " +
           std::to_string(entry.numOutputs) + " outputs");
+    std::optional<CollectiveKind> kind = parseCollectiveKind(entry.name);
+    if (!kind)
+      return invalidArgument("unknown collective '" + entry.name + "'");
+    prepared.collective = *kind;
+    int64_t blocks = 1;
+    if (auto it = entry.attrs.find(collective_attr::kBlocks);
+        it != entry.attrs.end()) {
+      const int64_t *value = std::get_if<int64_t>(&it->second);
+      if (!value || *value < 1)
+        return invalidArgument("attribute 'blocks' must be a positive integer");
+      blocks = *value;
+    }
+    if (*kind != CollectiveKind::kAllReduceSum && inputs != 1)
+      return invalidArgument(std::string(collectiveKindName(*kind)) +
+                             " takes one input and one output");
     for (size_t k = 0; k < inputs; ++k) {
       const EntryOperand &from = operands[k];
       const EntryOperand &to = operands[inputs + k];
@@ -491,13 +520,69 @@ private:
                                std::to_string(from.buffer->bytes) +
                                " bytes, output '" + to.buffer->name + "' " +
                                std::to_string(to.buffer->bytes));
-      if (from.data != to.data)
-        prepared.copies.push_back({address(from.data), address(to.data),
-                                   static_cast<size_t>(from.buffer->bytes)});
+      int64_t bytes = from.buffer->bytes;
+      if (bytes % blocks)
+        return invalidArgument("'" + from.buffer->name + "' (" +
+                               std::to_string(bytes) + " bytes) is not " +
+                               std::to_string(blocks) + " equal blocks");
+      switch (*kind) {
+      case CollectiveKind::kAllReduceSum:
+        if (from.data != to.data)
+          prepared.copies.push_back({address(from.data), address(to.data),
+                                     static_cast<size_t>(bytes)});
+        if (nccl_) {
+          DType dtype = to.buffer->dtype;
+          if (dtype != DType::kF32 && dtype != DType::kF64)
+            return invalidArgument("all_reduce_sum of '" + to.buffer->name +
+                                   "': only f32 and f64 are summed");
+          prepared.reduces.push_back(
+              {address(to.data),
+               bytes / static_cast<int64_t>(dtypeByteSize(dtype)), dtype});
+        }
+        break;
+      case CollectiveKind::kAllGather:
+        if (nccl_)
+          prepared.gather = {address(from.data), address(to.data), bytes,
+                             blocks};
+        else if (from.data != to.data)
+          prepared.copies.push_back({address(from.data), address(to.data),
+                                     static_cast<size_t>(bytes)});
+        break;
+      case CollectiveKind::kLocalSlice: {
+        // This replica's blocks of the gathered input (no communication).
+        int64_t blockBytes = bytes / blocks;
+        for (int64_t b = 0; b < blocks; ++b)
+          prepared.copies.push_back(
+              {address(from.data) + (b * replicas_ + rank_) * blockBytes,
+               address(to.data) + b * blockBytes,
+               static_cast<size_t>(blockBytes)});
+        break;
+      }
+      }
     }
     return Status::ok();
   }
 
+public:
+  /// Runs on the GPUs of the replicas (CudaNccl.h); null: one replica.
+  Status attachCommunicator(Communicator *communicator) {
+    if (!communicator || communicator->size() == 1)
+      return Status::ok();
+    Expected<const NcclApi *> nccl = ncclLibrary();
+    if (!nccl)
+      return nccl.takeStatus();
+    SIMCLR_RETURN_IF_ERROR(device_->makeCurrent());
+    Expected<std::unique_ptr<NcclCommunicator>> created =
+        NcclCommunicator::create(**nccl, *communicator);
+    if (!created)
+      return created.takeStatus();
+    nccl_ = std::move(*created);
+    replicas_ = communicator->size();
+    rank_ = communicator->rank();
+    return Status::ok();
+  }
+
+private:
   /// Enqueues entry `handle` on `stream`; errors name the entry.
   Status enqueue(size_t handle, CUstream stream) {
     const Prepared &e = entries_[handle];
@@ -524,6 +609,19 @@ private:
                                       e.operands[2], workspace_);
       break;
     case EntryKind::kCollective:
+      if (nccl_ && !e.reduces.empty()) {
+        // In stream order: later entries see the sums (ArtifactPlan.h's
+        // completion point holds without waiting on the host).
+        status = nccl_->groupStart();
+        for (const Prepared::Reduce &r : e.reduces)
+          if (status)
+            status = nccl_->allReduceSum(r.data, r.elements, r.dtype, stream);
+        if (status)
+          status = nccl_->groupEnd();
+      }
+      if (nccl_ && e.gather.bytes > 0 && status)
+        status = nccl_->allGather(e.gather.input, e.gather.output,
+                                  e.gather.bytes, e.gather.blocks, stream);
       for (const Prepared::Copy &copy : e.copies) {
         CUresult result =
             driver_.cuMemcpyDtoDAsync(copy.to, copy.from, copy.bytes, stream);
@@ -603,6 +701,10 @@ private:
   /// Whether copyDone_ has been recorded at all.
   bool stagingUsed_ = false;
   std::vector<size_t> pending_;
+  /// The replicas' NCCL communicator (attachCommunicator); null: one.
+  std::unique_ptr<NcclCommunicator> nccl_;
+  int64_t replicas_ = 1;
+  int rank_ = 0;
   std::map<std::vector<size_t>, Graph> graphs_;
 };
 
@@ -650,8 +752,14 @@ public:
     Expected<const DriverApi *> driver = cudaDriver();
     if (!driver)
       return driver.takeStatus();
+    // One GPU per rank: with several replicas, device 0 (the default)
+    // means the rank's local rank among this machine's processes.
+    int deviceIndex = options.deviceIndex;
+    if (options.communicator && options.communicator->size() > 1 &&
+        deviceIndex == 0)
+      deviceIndex = options.communicator->localRank();
     Expected<std::unique_ptr<CudaDevice>> device =
-        CudaDevice::open(**driver, options.deviceIndex);
+        CudaDevice::open(**driver, deviceIndex);
     if (!device)
       return device.takeStatus();
     // A cubin runs on its own major version at the same or a later minor.
@@ -668,6 +776,7 @@ public:
     auto backend =
         std::make_unique<CudaBackend>(library, plan, std::move(*device));
     SIMCLR_RETURN_IF_ERROR(backend->open());
+    SIMCLR_RETURN_IF_ERROR(backend->attachCommunicator(options.communicator));
     return std::unique_ptr<Backend>(std::move(backend));
   }
 };
