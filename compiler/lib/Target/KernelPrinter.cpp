@@ -506,6 +506,63 @@ LogicalResult KernelPrinter::printAnchored() {
            << out(1) << ", " << out(2) << ", " << *ws << ", " << *epi << ");\n";
         return success();
       })
+      // Synchronized batch norm (SimclrDataParallelOps.td): the statistics
+      // write a 3 x C double buffer (no elementwise op, so no epilogue,
+      // reads it).
+      .Case([&](BatchNormStatisticsOp op) -> LogicalResult {
+        ChannelView s = channelView(op.getInput(), iterationLayout);
+        FailureOr<std::string> ws = workspace();
+        if (failed(ws))
+          return failure();
+        os << "  " << channelCall("batchNormStatistics", s) << ", " << *pro
+           << ", " << out(0) << ", " << *ws << ");\n";
+        return success();
+      })
+      .Case([&](BatchNormApplyOp op) -> LogicalResult {
+        ChannelView s = viewOfOutput0(op.getInput());
+        FailureOr<std::string> ws = workspace();
+        if (failed(ws))
+          return failure();
+        os << "  " << channelCall("batchNormApply", s) << ", " << *pro << ", "
+           << a(1) << ", " << a(2) << ", " << a(3) << ", "
+           << doubleLiteral(op.getEpsilon()) << ", " << out(0) << ", "
+           << out(1) << ", " << out(2) << ", " << *ws << ", " << *epi
+           << ");\n";
+        return success();
+      })
+      .Case([&](BatchNormBackwardStatisticsOp op) -> LogicalResult {
+        ChannelView s = channelView(op.getInput(), iterationLayout);
+        FailureOr<std::string> ws = workspace();
+        if (failed(ws))
+          return failure();
+        os << "  " << channelCall("batchNormBackwardStatistics", s) << ", "
+           << *pro << ", " << a(1) << ", " << a(2) << ", " << a(3) << ", "
+           << doubleLiteral(op.getEpsilon()) << ", " << out(0) << ", " << *ws
+           << ");\n";
+        return success();
+      })
+      .Case([&](BatchNormBackwardApplyOp op) -> LogicalResult {
+        ChannelView s = viewOfOutput0(op.getInput());
+        FailureOr<std::string> ws = workspace();
+        if (failed(ws))
+          return failure();
+        os << "  " << channelCall("batchNormBackwardApply", s) << ", " << *pro
+           << ", " << a(1) << ", " << a(2) << ", " << a(3) << ", " << a(4)
+           << ", " << a(5) << ", " << doubleLiteral(op.getEpsilon()) << ", "
+           << out(0) << ", " << out(1) << ", " << out(2) << ", " << *ws
+           << ", " << *epi << ");\n";
+        return success();
+      })
+      .Case([&](RunningStatsFromSumsOp op) -> LogicalResult {
+        if (failed(requirePlain()))
+          return failure();
+        os << "  "
+           << call("runningStatsFromSums", {numElements(op.getRunningMean())})
+           << ", " << a(0) << ", " << a(1) << ", " << a(2) << ", "
+           << doubleLiteral(op.getMomentum()) << ", " << out(0) << ", "
+           << out(1) << ");\n";
+        return success();
+      })
       .Case([&](GlobalAvgPoolOp op) {
         // Operand 0 is 4-D; its layout is that of the kernel input or of
         // the prologue's flat inputs, the kernel's iteration layout.

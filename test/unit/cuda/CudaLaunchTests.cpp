@@ -30,7 +30,8 @@ void addChannelTemplates(std::vector<Launch> &launches, int64_t n, int64_t c,
   for (const char *name :
        {"batchNormTrainForward", "batchNormTrainBackward", "batchNormInference",
         "sumToChannels", "normalizeChannels", "globalAvgPoolForward",
-        "globalAvgPoolBackward"})
+        "globalAvgPoolBackward", "batchNormStatistics", "batchNormApply",
+        "batchNormBackwardStatistics", "batchNormBackwardApply"})
     for (int64_t x : {int64_t{1}, c})
       launches.push_back({name, {x, n, c, hw}});
 }
@@ -59,6 +60,7 @@ std::vector<Launch> stepLaunches(int64_t rows2N, int64_t imageChannels,
   for (int64_t features : {hidden, projection}) {
     addChannelTemplates(launches, rows2N, features, 1);
     launches.push_back({"runningStatsUpdate", {features}});
+    launches.push_back({"runningStatsFromSums", {features}});
     launches.push_back({"l2NormalizeForward", {rows2N, features}});
     launches.push_back({"l2NormalizeBackward", {rows2N, features}});
     launches.push_back(

@@ -160,3 +160,33 @@ extern "C" __global__ void optimizers(int phase, float *p, const float *g,
     out[0] = simclr::cuda::lrWarmupCosine(static_cast<int64_t>(step[0]), 0.3,
                                           0.0, 10, 100);
 }
+
+extern "C" __global__ void syncBatchNorm(int phase, const float *x,
+                                         const float *g, const float *b,
+                                         double *stats, float *y, float *m,
+                                         float *v, const float *dy, float *dx,
+                                         float *dg, float *db, void *ws) {
+  simclr::cuda::batchNormStatistics<1>(
+      phase, 8, 3, 5, [&](int64_t i) -> float { return x[i] * 2.0f; }, stats,
+      ws);
+  simclr::cuda::batchNormStatistics<kChannels>(
+      phase, 8, kChannels, 16, simclr::cuda::Load{x}, stats, ws);
+  simclr::cuda::batchNormApply<kChannels>(
+      phase, 8, kChannels, 16, simclr::cuda::Load{x}, g, b, stats, 1e-5, y, m,
+      v, ws, [&](int64_t i, float r) -> float { return r < 0.0f ? 0.0f : r; });
+  simclr::cuda::batchNormApply<1>(phase, 8, 3, 5, simclr::cuda::Load{x}, g, b,
+                                  stats, 1e-5, y, m, v, ws,
+                                  simclr::cuda::Identity{});
+  simclr::cuda::runningStatsFromSums(phase, 3, m, v, stats, 0.1, m, v);
+  simclr::cuda::batchNormBackwardStatistics<1>(
+      phase, 4, 3, 7, [&](int64_t i) -> float { return dy[i] + 1.0f; }, x, m, v,
+      1e-5, stats, ws);
+  simclr::cuda::batchNormBackwardStatistics<kChannels>(
+      phase, 4, kChannels, 7, simclr::cuda::Load{dy}, x, m, v, 1e-5, stats, ws);
+  simclr::cuda::batchNormBackwardApply<kChannels>(
+      phase, 4, kChannels, 7, simclr::cuda::Load{dy}, x, g, m, v, stats, 1e-5,
+      dx, dg, db, ws, [&](int64_t i, float r) -> float { return r * 0.5f; });
+  simclr::cuda::batchNormBackwardApply<1>(
+      phase, 4, 3, 7, [&](int64_t i) -> float { return dy[i] - 1.0f; }, x, g, m,
+      v, stats, 1e-5, dx, dg, db, ws, simclr::cuda::Identity{});
+}

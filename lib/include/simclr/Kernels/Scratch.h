@@ -66,6 +66,21 @@ SIMCLR_SCRATCH_FUNCTION int64_t channelStatisticsScratchBytes(int64_t n,
          5 * alignScratch(c * 8);
 }
 
+/// The statistics halves of synchronized batch norm (batchNormStatistics,
+/// batchNormBackwardStatistics): only channelStatisticsScratchBytes'
+/// partial sums, as the sums go straight to the statistics output.
+SIMCLR_SCRATCH_FUNCTION int64_t channelSumsScratchBytes(int64_t n, int64_t c,
+                                                       int64_t hw) {
+  return alignScratch(2 * ceilDiv(n, rowsPerBlock(hw)) * c * 8);
+}
+
+/// The apply halves of synchronized batch norm (batchNormApply,
+/// batchNormBackwardApply): up to three per-channel float coefficients
+/// that the per-element pass reads.
+SIMCLR_SCRATCH_FUNCTION int64_t channelCoefficientsScratchBytes(int64_t c) {
+  return 3 * alignScratch(c * 4);
+}
+
 /// Batch norm in inference mode: the per-channel 1/sqrt(var + eps) (float).
 SIMCLR_SCRATCH_FUNCTION int64_t batchNormInferenceScratchBytes(int64_t c) {
   return alignScratch(c * 4);

@@ -35,7 +35,9 @@ bool isLayoutFreeAnchor(Operation *op) {
   return isa<sc::BatchNormTrainOp, sc::BatchNormInferenceOp,
              sc::BatchNormTrainBackwardOp, sc::GlobalAvgPoolOp,
              sc::GlobalAvgPoolBackwardOp, sc::SumToChannelsOp,
-             sc::NormalizeOp>(op);
+             sc::NormalizeOp, sc::BatchNormStatisticsOp, sc::BatchNormApplyOp,
+             sc::BatchNormBackwardStatisticsOp,
+             sc::BatchNormBackwardApplyOp>(op);
 }
 
 /// Whether `kernel` runs with its 4-D operands in any (shared) layout.

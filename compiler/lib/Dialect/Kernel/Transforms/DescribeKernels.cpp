@@ -88,6 +88,17 @@ int64_t anchorWorkspaceBytes(Operation *anchor) {
         ChannelShape s = channelShapeOf(op->getOperand(isa<sc::BatchNormTrainBackwardOp>(op) ? 1 : 0));
         return ks::channelStatisticsScratchBytes(s.n, s.c, s.hw);
       })
+      .Case<sc::BatchNormStatisticsOp, sc::BatchNormBackwardStatisticsOp>(
+          [](Operation *op) {
+            ChannelShape s = channelShapeOf(
+                op->getOperand(isa<sc::BatchNormStatisticsOp>(op) ? 0 : 1));
+            return ks::channelSumsScratchBytes(s.n, s.c, s.hw);
+          })
+      .Case<sc::BatchNormApplyOp, sc::BatchNormBackwardApplyOp>(
+          [](Operation *op) {
+            return ks::channelCoefficientsScratchBytes(
+                channelShapeOf(op->getResult(0)).c);
+          })
       .Case([](sc::BatchNormInferenceOp op) {
         return ks::batchNormInferenceScratchBytes(
             channelShapeOf(op.getInput()).c);

@@ -32,12 +32,6 @@ bool isFusionAnchor(Operation *op) {
              BatchNormBackwardApplyOp>(op);
 }
 
-/// Anchors whose result 0 is a 3 x C f64 statistics tensor, which no
-/// elementwise epilogue reads.
-bool hasStatisticsResult(Operation *op) {
-  return isa<BatchNormStatisticsOp, BatchNormBackwardStatisticsOp>(op);
-}
-
 bool isElementwise(Operation *op) { return op->hasTrait<ElementwiseOp>(); }
 
 /// Checks that every tensor `op` reads or writes has `shape` or is 0-D;
@@ -164,9 +158,6 @@ LogicalResult verifyAnchoredFusion(FusionOp fusion) {
     epilogue.insert(next);
     chain = next->getResult(0);
   }
-  if (!epilogue.empty() && hasStatisticsResult(anchor))
-    return fusion.emitOpError() << "anchor '" << anchor->getName()
-                                << "' gives statistics, which take no epilogue";
 
   // 4. Nothing else.
   for (Operation &op : body.without_terminator())

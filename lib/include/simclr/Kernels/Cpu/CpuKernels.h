@@ -14,5 +14,6 @@
 #include "simclr/Kernels/Cpu/Loss.h"
 #include "simclr/Kernels/Cpu/Optimizers.h"
 #include "simclr/Kernels/Cpu/Pool.h"
+#include "simclr/Kernels/Cpu/SyncBatchNorm.h"
 
 #endif // SIMCLR_KERNELS_CPU_CPUKERNELS_H

@@ -16,5 +16,6 @@
 #include "simclr/Kernels/Cuda/Loss.cuh"
 #include "simclr/Kernels/Cuda/Optimizers.cuh"
 #include "simclr/Kernels/Cuda/Pool.cuh"
+#include "simclr/Kernels/Cuda/SyncBatchNorm.cuh"
 
 #endif // SIMCLR_KERNELS_CUDA_CUDAKERNELS_CUH

@@ -91,8 +91,11 @@ channelLaunches(std::string_view name, const std::vector<int64_t> &dims) {
   const LaunchShape perElement = gridStride(n * c * hw);
   if (name == "batchNormTrainForward" || name == "batchNormTrainBackward")
     return std::vector<LaunchShape>{partials, perChannel, perElement};
-  if (name == "sumToChannels")
+  if (name == "sumToChannels" || name == "batchNormStatistics" ||
+      name == "batchNormBackwardStatistics")
     return std::vector<LaunchShape>{partials, perChannel};
+  if (name == "batchNormApply" || name == "batchNormBackwardApply")
+    return std::vector<LaunchShape>{perChannel, perElement};
   if (name == "batchNormInference" || name == "normalizeChannels" ||
       name == "globalAvgPoolBackward")
     return std::vector<LaunchShape>{perElement};
@@ -137,11 +140,14 @@ launchesOf(std::string_view name, const std::vector<int64_t> &dims) {
   if (name == "batchNormTrainForward" || name == "batchNormTrainBackward" ||
       name == "sumToChannels" || name == "batchNormInference" ||
       name == "normalizeChannels" || name == "globalAvgPoolForward" ||
-      name == "globalAvgPoolBackward") {
+      name == "globalAvgPoolBackward" || name == "batchNormStatistics" ||
+      name == "batchNormApply" || name == "batchNormBackwardStatistics" ||
+      name == "batchNormBackwardApply") {
     result = detail::channelLaunches(name, dims);
   } else if (name == "maxPool2dForward" || name == "maxPool2dBackward") {
     result = detail::poolLaunches(name == "maxPool2dForward", dims);
-  } else if (name == "runningStatsUpdate" || name == "elementwise" ||
+  } else if (name == "runningStatsUpdate" ||
+             name == "runningStatsFromSums" || name == "elementwise" ||
              name == "gatherPositivesForward") {
     if (dims.size() == 1 && allPositive(dims) &&
         (name != "gatherPositivesForward" || dims[0] % 2 == 0))

@@ -830,8 +830,8 @@ def Simclr_FusionOp : Simclr_Op<"fusion",
       global_avg_pool_backward, sum_to_channels, normalize,
       batch_norm_statistics, batch_norm_apply,
       batch_norm_backward_statistics, batch_norm_backward_apply (the last
-      four of SimclrDataParallelOps.td; the two statistics anchors take no
-      epilogue: their result 0 is a 3 x C f64 tensor); every other op
+      four of SimclrDataParallelOps.td; the statistics anchors have no
+      epilogue, as no elementwise op reads their 3 x C f64 result 0); every other op
       is elementwise and is either
       - in the *prologue*: the ops computing the anchor's operand 0 (x, or
         dy for the backward anchors). They form a single expression
