@@ -220,7 +220,8 @@ void buildOptimizerUpdate(ModuleOp module, const TrainingSpec &spec,
   Value lr = b.create<LrScheduleOp>(
       locationOf(context, spec, "schedule"), step, b.getF64FloatAttr(opt.learningRate),
       b.getF64FloatAttr(finalLr), b.getI64IntegerAttr(spec.warmupSteps()),
-      b.getI64IntegerAttr(spec.totalSteps()));
+      b.getI64IntegerAttr(spec.totalSteps()),
+      b.getI64IntegerAttr(spec.stepsPerEpoch()));
 
   SmallVector<Value> newParams;
   SmallVector<SmallVector<Value, 2>> newStates(params.size());

@@ -140,6 +140,15 @@ cl::opt<bool> viewsAsInput(
              "pipeline that augments outside the graph"),
     cl::init(false), cl::cat(simclrcCategory));
 
+cl::opt<bool> dataParallel(
+    "data-parallel",
+    cl::desc("Compile the train step for data-parallel training over any "
+             "number of replicas chosen at run time (mpirun -np K "
+             "simclr-train): global NT-Xent negatives, synchronized batch "
+             "norm, gradient all-reduce in buckets; the spec's batch size is "
+             "each replica's"),
+    cl::init(false), cl::cat(simclrcCategory));
+
 cl::opt<bool> noFusion("no-fusion",
                        cl::desc("Skip the fusion passes (one kernel per op)"),
                        cl::init(false), cl::cat(simclrcCategory));
@@ -282,7 +291,8 @@ void buildPipeline(PassManager &pm, const mlir::simclr_kernel::Target &target) {
   }
   if (emitKind == EmitKind::Fused)
     return;
-  mlir::simclr_kernel::addKernelPasses(pm, /*fused=*/!noFusion, target);
+  mlir::simclr_kernel::addKernelPasses(pm, /*fused=*/!noFusion, target,
+                                       dataParallel);
 }
 
 /// Where the generated source finds the kernel templates (simclr/Kernels/):

@@ -161,7 +161,9 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
           return alloc.emitOpError()
                  << "has no offset; run simclr-plan-memory first";
         bufferIds[alloc] = newBuffer(alloc.getName(), alloc.getType(),
-                                     artifact::BufferRegion::kArena,
+                                     alloc->hasAttr(kGatheredAttrName)
+                                         ? artifact::BufferRegion::kGathered
+                                         : artifact::BufferRegion::kArena,
                                      static_cast<int64_t>(*alloc.getOffset()));
         continue;
       }
@@ -204,9 +206,13 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
       } else if (auto collective = dyn_cast<CollectiveOp>(op)) {
         entry.kind = artifact::EntryKind::kCollective;
         entry.name = collective.getCollective().str();
-        entry.attrs["group"] = collective.getGroup().str();
-        inputs = collective->getOperands().take_front(1);
-        outputs = collective->getOperands().drop_front(1);
+        entry.attrs[::simclr::collective_attr::kGroup] =
+            collective.getGroup().str();
+        if (std::optional<uint64_t> blocks = collective.getBlocks())
+          entry.attrs[::simclr::collective_attr::kBlocks] =
+              static_cast<int64_t>(*blocks);
+        inputs = collective.getInputs();
+        outputs = collective.getOutputs();
       } else {
         return op.emitOpError() << "is not part of a kernel-level schedule";
       }
@@ -224,6 +230,8 @@ FailureOr<artifact::Plan> mlir::simclr_kernel::buildPlan(ModuleOp module) {
       program.arenaBytes = arena.getInt();
     if (auto sum = function->getAttrOfType<IntegerAttr>(kSumOfIntermediatesAttrName))
       program.sumOfIntermediates = sum.getInt();
+    if (auto gathered = function->getAttrOfType<IntegerAttr>(kGatheredBytesAttrName))
+      plan.gatheredBytes = std::max(plan.gatheredBytes, gathered.getInt());
     plan.programs.push_back(std::move(program));
   }
   return plan;

@@ -723,13 +723,27 @@ LogicalResult KernelPrinter::printAnchored() {
           return failure();
         // A scalar: no template call with launches of its own.
         calls.push_back({"lrWarmupCosine", {}});
+        std::string warmup = std::to_string(op.getWarmupStepsAttr().getInt());
+        std::string total = std::to_string(op.getTotalStepsAttr().getInt());
+        auto replicas = kernel->getAttrOfType<IntegerAttr>(kReplicasOperandAttrName);
+        if (replicas && op.getStepsPerEpoch()) {
+          // Whole epochs of the global batch of R replicas
+          // (simclr-data-parallel): floor(steps_per_epoch / R) steps each.
+          int64_t perEpoch = static_cast<int64_t>(*op.getStepsPerEpoch());
+          std::string global = "(" + std::to_string(perEpoch) + " / " +
+                               operandPointer(replicas.getInt()) +
+                               "[0])";
+          warmup = global + " * " +
+                   std::to_string(op.getWarmupStepsAttr().getInt() / perEpoch);
+          total = global + " * " +
+                  std::to_string(op.getTotalStepsAttr().getInt() / perEpoch);
+        }
         os << "  "
            << language.once(
                   out(0) + "[0] = " + templateName("lrWarmupCosine") + "(" +
                   a(0) + "[0], " + doubleLiteral(op.getBaseLr()) + ", " +
-                  doubleLiteral(op.getFinalLr()) + ", " +
-                  std::to_string(op.getWarmupStepsAttr().getInt()) + ", " +
-                  std::to_string(op.getTotalStepsAttr().getInt()) + ");")
+                  doubleLiteral(op.getFinalLr()) + ", " + warmup + ", " +
+                  total + ");")
            << "\n";
         return success();
       })
@@ -770,6 +784,21 @@ LogicalResult KernelPrinter::printNtXent() {
     return failure();
   ArrayRef<int64_t> results = *kernel.getResults();
   auto shape = forward.getEmbeddings().getType().getShape();
+  if (auto replicas = kernel->getAttrOfType<IntegerAttr>(kReplicasOperandAttrName)) {
+    // Every replica's rows (simclr-data-parallel): their count is known
+    // only at run time, so this call has no launch dimensions to report.
+    if (!language.phaseArgument().empty())
+      return kernel.emitOpError()
+             << "NT-Xent over gathered projections is not available to "
+             << language.name() << " kernels yet";
+    os << "  const int64_t rows_ = " << shape[0] << " * "
+       << operandPointer(replicas.getInt()) << "[0];\n";
+    os << "  " << templateName("ntXentGatheredForwardBackward") << "(rows_, "
+       << shape[1] << ", " << z << ", " << doubleLiteral(forward.getTemperature())
+       << ", " << dloss << ", " << operandPointer(results[0]) << ", "
+       << operandPointer(results[1]) << ", " << *ws << ");\n";
+    return success();
+  }
   os << "  " << call("ntXentForwardBackward", {shape[0], shape[1]}) << ", " << z << ", " << doubleLiteral(forward.getTemperature()) << ", "
      << dloss << ", " << operandPointer(results[0]) << ", "
      << operandPointer(results[1]) << ", " << *ws << ");\n";

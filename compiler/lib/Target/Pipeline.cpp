@@ -24,11 +24,14 @@ void mlir::simclr_kernel::addFusionPasses(OpPassManager &pm) {
 }
 
 void mlir::simclr_kernel::addKernelPasses(OpPassManager &pm, bool fused,
-                                          const Target &target) {
+                                          const Target &target,
+                                          bool dataParallel) {
   // Without fusion, linear still becomes a library matmul and a bias add.
   if (!fused)
     pm.addNestedPass<func::FuncOp>(simclr::createSimclrExpandLinear());
   pm.addPass(simclr::createSimclrLowerToKernels());
+  if (dataParallel)
+    pm.addPass(createSimclrDataParallel());
   pm.addPass(createSimclrDescribeKernels());
   SimclrAssignLayoutsOptions layouts;
   layouts.layout = std::string(::simclr::layoutName(target.getActivationLayout()));

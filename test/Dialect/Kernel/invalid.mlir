@@ -47,8 +47,58 @@ func.func @f(%x: memref<4x4xf32>) {
 // -----
 
 func.func @f(%x: memref<4xf32>, %y: memref<8xf32>) {
-  // expected-error @below {{unknown collective 'broadcast' (known: all_reduce_sum, all_gather)}}
-  simclr_kernel.collective "broadcast" "replicas" (%x) outs(%y) : memref<4xf32> -> memref<8xf32>
+  // expected-error @below {{unknown collective 'broadcast' (known: all_reduce_sum, all_gather, local_slice)}}
+  simclr_kernel.collective "broadcast" "replicas" (%x) outs(%y) : (memref<4xf32>) -> (memref<8xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @below {{all_reduce_sum works in place: each output must be its input}}
+  simclr_kernel.collective "all_reduce_sum" "replicas" (%x) outs(%y) : (memref<4xf32>) -> (memref<4xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: memref<4xi64>) {
+  // expected-error @below {{all_reduce_sum sums f32 or f64, got 'i64'}}
+  simclr_kernel.collective "all_reduce_sum" "replicas" (%x) outs(%x) : (memref<4xi64>) -> (memref<4xi64>)
+  return
+}
+
+// -----
+
+func.func @f(%x: memref<4xf32>) {
+  // expected-error @below {{needs as many outputs as inputs, at least one; got 2 and 1}}
+  simclr_kernel.collective "all_reduce_sum" "replicas" (%x, %x) outs(%x) : (memref<4xf32>, memref<4xf32>) -> (memref<4xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: memref<6x2xf32>) {
+  %g = simclr_kernel.alloc "g" {gathered} : memref<6x2xf32>
+  // expected-error @below {{dimension 0 of 'memref<6x2xf32>' is not divisible into 4 blocks}}
+  simclr_kernel.collective "all_gather" "replicas" (%x) outs(%g) {blocks = 4 : i64} : (memref<6x2xf32>) -> (memref<6x2xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: memref<6x2xf32>, %y: memref<6x2xf32>) {
+  // expected-error @below {{the output of all_gather must be an alloc marked 'gathered'}}
+  simclr_kernel.collective "all_gather" "replicas" (%x) outs(%y) {blocks = 2 : i64} : (memref<6x2xf32>) -> (memref<6x2xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: memref<6x2xf32>) {
+  %g = simclr_kernel.alloc "g" {gathered} : memref<6x2xf32>
+  // expected-error @below {{local_slice needs 'blocks' >= 1}}
+  simclr_kernel.collective "local_slice" "replicas" (%g) outs(%x) : (memref<6x2xf32>) -> (memref<6x2xf32>)
   return
 }
 

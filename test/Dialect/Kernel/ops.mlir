@@ -17,9 +17,14 @@ func.func @program(%x: memref<4x8xf32>, %w: memref<16x8xf32>) -> memref<32xf32> 
   %c = simclr_kernel.alloc "c" : memref<4x16xf32>
   // CHECK: simclr_kernel.extern "matmul"(%{{.*}}, %{{.*}}) outs(%{{.*}}) {transpose_rhs = true}
   simclr_kernel.extern "matmul"(%y, %w) outs(%c) {transpose_rhs = true} : (memref<4x8xf32>, memref<16x8xf32>) -> (memref<4x16xf32>)
-  %g = simclr_kernel.alloc "g" : memref<4x16xf32>
-  // CHECK: simclr_kernel.collective "all_reduce_sum" "replicas"
-  simclr_kernel.collective "all_reduce_sum" "replicas" (%c) outs(%g) : memref<4x16xf32> -> memref<4x16xf32>
+  // CHECK: simclr_kernel.collective "all_reduce_sum" "replicas"(%[[C:.*]], %[[Y:.*]]) outs(%[[C]], %[[Y]]) : (memref<4x16xf32>, memref<4x8xf32>)
+  simclr_kernel.collective "all_reduce_sum" "replicas" (%c, %y) outs(%c, %y) : (memref<4x16xf32>, memref<4x8xf32>) -> (memref<4x16xf32>, memref<4x8xf32>)
+  // CHECK: %[[G:.*]] = simclr_kernel.alloc "g" {gathered} : memref<4x16xf32>
+  %g = simclr_kernel.alloc "g" {gathered} : memref<4x16xf32>
+  // CHECK: simclr_kernel.collective "all_gather" "replicas"(%[[C]]) outs(%[[G]]) {blocks = 2 : i64}
+  simclr_kernel.collective "all_gather" "replicas" (%c) outs(%g) {blocks = 2 : i64} : (memref<4x16xf32>) -> (memref<4x16xf32>)
+  // CHECK: simclr_kernel.collective "local_slice" "replicas"(%[[G]]) outs(%[[C]]) {blocks = 2 : i64}
+  simclr_kernel.collective "local_slice" "replicas" (%g) outs(%c) {blocks = 2 : i64} : (memref<4x16xf32>) -> (memref<4x16xf32>)
   // CHECK: simclr_kernel.view %{{.*}} : memref<4x8xf32> to memref<32xf32>
   %v = simclr_kernel.view %y : memref<4x8xf32> to memref<32xf32>
   return %v : memref<32xf32>

@@ -347,6 +347,14 @@ func.func @lr_schedule_warmup(%step: tensor<i64>) -> tensor<f32> {
 
 // -----
 
+func.func @lr_schedule_epochs(%step: tensor<i64>) -> tensor<f32> {
+  // expected-error @+1 {{steps_per_epoch (4) must be >= 1 and divide warmup_steps (2) and total_steps (12)}}
+  %0 = simclr.lr_schedule %step {base_lr = 1.0 : f64, final_lr = 0.0 : f64, warmup_steps = 2 : i64, total_steps = 12 : i64, steps_per_epoch = 4 : i64} : tensor<i64> -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
 func.func @lr_schedule_final(%step: tensor<i64>) -> tensor<f32> {
   // expected-error @+1 {{final_lr = 2 must be in [0, base_lr]}}
   %0 = simclr.lr_schedule %step {base_lr = 1.0 : f64, final_lr = 2.0 : f64, warmup_steps = 0 : i64, total_steps = 10 : i64} : tensor<i64> -> tensor<f32>

@@ -168,7 +168,8 @@ TEST(RuntimeExecutorPlanTest, RefusesAnotherFormatVersion) {
   editPlan(dir + "/plan.json", [](Json &f) { f["version"] = 1; }, false);
   EXPECT_EQ(loadError(dir),
             dir + "/plan.json: artifact format version 1, this runtime reads "
-                  "version 2; recompile the spec with this simclrc");
+                  "version " + std::to_string(artifact::kPlanFormatVersion) +
+                  "; recompile the spec with this simclrc");
 }
 
 TEST(RuntimeExecutorPlanTest, RefusesAModifiedBody) {

@@ -22,9 +22,11 @@ void addFusionPasses(OpPassManager &pm);
 
 /// From the (fused or not) train step to the planned kernel level:
 /// simclr-expand-linear when not fused, simclr-lower-to-kernels,
-/// simclr-describe-kernels, simclr-assign-layouts with `target`'s preferred
-/// layout, the target's own passes and simclr-plan-memory.
-void addKernelPasses(OpPassManager &pm, bool fused, const Target &target);
+/// simclr-data-parallel when `dataParallel`, simclr-describe-kernels,
+/// simclr-assign-layouts with `target`'s preferred layout, the target's own
+/// passes and simclr-plan-memory.
+void addKernelPasses(OpPassManager &pm, bool fused, const Target &target,
+                     bool dataParallel = false);
 
 } // namespace mlir::simclr_kernel
 

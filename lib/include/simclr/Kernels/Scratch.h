@@ -101,6 +101,17 @@ SIMCLR_SCRATCH_FUNCTION int64_t ntXentScratchBytes(int64_t rows, int64_t dim) {
          alignScratch(rows * dim * 8);
 }
 
+/// NT-Xent over the gathered projections of a data-parallel step
+/// (ntXentGatheredForwardBackward): u, norms, per-row losses and
+/// log-sum-exps, dU; no rows x rows matrix. Every term is linear in `rows`,
+/// so R times the bytes for one replica's rows covers R replicas' rows: the
+/// workspace lives in the plan's gathered region, sized per replica.
+SIMCLR_SCRATCH_FUNCTION int64_t ntXentGatheredScratchBytes(int64_t rows,
+                                                           int64_t dim) {
+  return alignScratch(rows * dim * 4) + alignScratch(rows * 4) +
+         2 * alignScratch(rows * 8) + alignScratch(rows * dim * 8);
+}
+
 /// Chunks of kOptimizerChunkElements a tensor of `elements` is cut into.
 SIMCLR_SCRATCH_FUNCTION int64_t optimizerChunks(int64_t elements) {
   return ceilDiv(elements, kOptimizerChunkElements);

@@ -409,12 +409,63 @@ LogicalResult ExternOp::verify() {
   return success();
 }
 
+::simclr::CollectiveKind CollectiveOp::getCollectiveKind() {
+  return *::simclr::parseCollectiveKind(getCollective().str());
+}
+
+/// A buffer allocated `gathered` (one copy per replica, BufferRegion::
+/// kGathered); views of it are not allowed.
+static bool isGathered(Value buffer) {
+  auto alloc = buffer.getDefiningOp<AllocOp>();
+  return alloc && alloc->hasAttr(kGatheredAttrName);
+}
+
 LogicalResult CollectiveOp::verify() {
-  if (!::simclr::parseCollectiveKind(getCollective().str()))
+  std::optional<::simclr::CollectiveKind> kind =
+      ::simclr::parseCollectiveKind(getCollective().str());
+  if (!kind)
     return emitOpError() << "unknown collective '" << getCollective()
-                         << "' (known: all_reduce_sum, all_gather)";
-  if (getInput().getType().getElementType() !=
-      getOutput().getType().getElementType())
-    return emitOpError() << "input and output element types differ";
+                         << "' (known: all_reduce_sum, all_gather, local_slice)";
+  if (getInputs().empty() || getInputs().size() != getOutputs().size())
+    return emitOpError() << "needs as many outputs as inputs, at least one; got "
+                         << getInputs().size() << " and " << getOutputs().size();
+  for (auto [input, output] : llvm::zip(getInputs(), getOutputs()))
+    if (input.getType() != output.getType())
+      return emitOpError() << "input and output types differ: "
+                           << input.getType() << " and " << output.getType();
+  if (*kind == ::simclr::CollectiveKind::kAllReduceSum) {
+    if (getBlocks())
+      return emitOpError() << "all_reduce_sum takes no 'blocks'";
+    for (auto [input, output] : llvm::zip(getInputs(), getOutputs())) {
+      if (input != output)
+        return emitOpError() << "all_reduce_sum works in place: each output "
+                                "must be its input";
+      Type element = cast<MemRefType>(input.getType()).getElementType();
+      if (!element.isF32() && !element.isF64())
+        return emitOpError() << "all_reduce_sum sums f32 or f64, got "
+                             << element;
+    }
+    return success();
+  }
+  // all_gather and local_slice: one buffer each way, cut into blocks.
+  if (getInputs().size() != 1)
+    return emitOpError() << getCollective() << " takes one input and one output";
+  if (!getBlocks() || *getBlocks() < 1)
+    return emitOpError() << getCollective() << " needs 'blocks' >= 1";
+  auto type = cast<MemRefType>(getInputs()[0].getType());
+  if (type.getRank() < 1 || type.getDimSize(0) % *getBlocks() != 0)
+    return emitOpError() << "dimension 0 of " << type
+                         << " is not divisible into " << *getBlocks()
+                         << " blocks";
+  bool gather = *kind == ::simclr::CollectiveKind::kAllGather;
+  Value gathered = gather ? getOutputs()[0] : getInputs()[0];
+  Value local = gather ? getInputs()[0] : getOutputs()[0];
+  if (!isGathered(gathered))
+    return emitOpError() << "the " << (gather ? "output" : "input") << " of "
+                         << getCollective()
+                         << " must be an alloc marked 'gathered'";
+  if (isGathered(local))
+    return emitOpError() << "the " << (gather ? "input" : "output") << " of "
+                         << getCollective() << " must not be gathered";
   return success();
 }

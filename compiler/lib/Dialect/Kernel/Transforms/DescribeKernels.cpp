@@ -148,8 +148,11 @@ struct SimclrDescribeKernelsPass
         auto type = MemRefType::get({bytes}, builder.getIntegerType(8));
         std::string name =
             (kernel.getSymName() + ".scratch" + Twine(index)).str();
-        scratch.push_back(builder.create<AllocOp>(
-            launch.getLoc(), type, builder.getStringAttr(name), IntegerAttr()));
+        auto alloc = builder.create<AllocOp>(
+            launch.getLoc(), type, builder.getStringAttr(name), IntegerAttr());
+        if (kernel->hasAttr(kReplicasOperandAttrName))
+          alloc->setAttr(kGatheredAttrName, builder.getUnitAttr());
+        scratch.push_back(alloc);
         ++numScratch;
       }
       launch.getScratchMutable().assign(scratch);
@@ -226,6 +229,12 @@ struct SimclrDescribeKernelsPass
       results.push_back(destinationOf(forward.getLoss()));
       results.push_back(destinationOf(backward.getGradEmbeddings()));
       workspace = anchorWorkspaceBytes(forward);
+      // Over every replica's rows (simclr-data-parallel): a workspace
+      // linear in the rows, one share per replica in the gathered region.
+      if (kernel->hasAttr(kReplicasOperandAttrName)) {
+        auto shape = forward.getEmbeddings().getType().getShape();
+        workspace = ks::ntXentGatheredScratchBytes(shape[0], shape[1]);
+      }
       break;
     }
     case ::simclr::KernelKind::kOptimizer:

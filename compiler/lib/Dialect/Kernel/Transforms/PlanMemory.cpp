@@ -90,8 +90,8 @@ struct PlanMemoryPass
         outputs = call.getOutputs();
         scratch = call.getScratch();
       } else if (auto collective = dyn_cast<CollectiveOp>(op)) {
-        inputs = collective->getOperands().take_front(1);
-        outputs = collective->getOperands().drop_front(1);
+        inputs = collective.getInputs();
+        outputs = collective.getOutputs();
       } else {
         continue; // allocs and views are not schedule entries
       }
@@ -124,6 +124,8 @@ struct PlanMemoryPass
         alloc.emitOpError() << "is never written";
         return signalPassFailure();
       }
+      if (alloc->hasAttr(kGatheredAttrName))
+        continue; // placed below, outside the arena
       ::simclr::BufferRequest request;
       request.id = static_cast<int64_t>(index);
       request.bytes = bufferBytes(alloc.getType());
@@ -133,6 +135,20 @@ struct PlanMemoryPass
       requests.push_back(request);
     }
     OpBuilder builder(function.getContext());
+    // Gathered buffers (one copy per replica, a count known only at run
+    // time) get their own block, one after another: there are two per
+    // data-parallel step (the gathered projections and their gradient).
+    int64_t gatheredBytes = 0;
+    for (AllocOp alloc : allocs) {
+      if (!alloc->hasAttr(kGatheredAttrName))
+        continue;
+      alloc.setOffsetAttr(builder.getI64IntegerAttr(gatheredBytes));
+      int64_t end = gatheredBytes + bufferBytes(alloc.getType());
+      gatheredBytes = (end + alignment - 1) / alignment * alignment;
+    }
+    if (gatheredBytes > 0)
+      function->setAttr(kGatheredBytesAttrName,
+                        builder.getI64IntegerAttr(gatheredBytes));
     if (requests.empty()) {
       function->setAttr(kArenaBytesAttrName, builder.getI64IntegerAttr(0));
       function->setAttr(kSumOfIntermediatesAttrName, builder.getI64IntegerAttr(0));

@@ -782,6 +782,13 @@ LogicalResult LrScheduleOp::verify() {
     return emitOpError() << "needs 0 <= warmup_steps (" << warmup
                          << ") <= total_steps (" << total
                          << ") and total_steps >= 1";
+  if (std::optional<uint64_t> perEpoch = getStepsPerEpoch()) {
+    int64_t steps = static_cast<int64_t>(*perEpoch);
+    if (steps < 1 || warmup % steps != 0 || total % steps != 0)
+      return emitOpError() << "steps_per_epoch (" << steps
+                           << ") must be >= 1 and divide warmup_steps ("
+                           << warmup << ") and total_steps (" << total << ")";
+  }
   return success();
 }
 

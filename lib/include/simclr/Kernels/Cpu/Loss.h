@@ -140,6 +140,30 @@ inline double ntXentRow(int64_t i, int64_t rows, int64_t dim, const float *u,
   return maxValue + std::log(sum);
 }
 
+/// dz_i from dU_i = a (double, before the 1/temperature) through
+/// l2_normalize's backward with ||z_i|| = norm (clamped as the forward).
+inline void ntXentNormalizeBackward(int64_t dim, const float *zi, float norm,
+                                    const double *a, double invTemperature,
+                                    float *dzi) {
+  const float clamp = static_cast<float>(kNtXentNormalizeEps);
+  if (norm < clamp) {
+#pragma omp simd
+    for (int64_t d = 0; d < dim; ++d)
+      dzi[d] = static_cast<float>(a[d] * invTemperature /
+                                  static_cast<double>(clamp));
+    return;
+  }
+  const double r = norm;
+  double dot = 0;
+#pragma omp simd reduction(+ : dot)
+  for (int64_t d = 0; d < dim; ++d)
+    dot += a[d] * invTemperature * (static_cast<double>(zi[d]) / r);
+#pragma omp simd
+  for (int64_t d = 0; d < dim; ++d)
+    dzi[d] = static_cast<float>(
+        (a[d] * invTemperature - (static_cast<double>(zi[d]) / r) * dot) / r);
+}
+
 /// Sum of per-row losses in row order (deterministic), divided by rows.
 inline float ntXentMean(const double *rowLoss, int64_t rows) {
   double total = 0;
@@ -208,7 +232,6 @@ inline void ntXentForwardBackward(int64_t rows2N, int64_t dim, const float *z,
   detail::ntXentNormalize(rows, dim, z, w.u, w.norm);
   const double invTemperature = 1.0 / temperature;
   const double perRow = static_cast<double>(dloss[0]) / static_cast<double>(rows);
-  const float clamp = static_cast<float>(kNtXentNormalizeEps);
 
 #pragma omp parallel
   {
@@ -248,29 +271,84 @@ inline void ntXentForwardBackward(int64_t rows2N, int64_t dim, const float *z,
         for (int64_t d = 0; d < dim; ++d)
           a[d] += h * static_cast<double>(uk[d]);
       }
-      const float *zi = z + i * dim;
-      float *dzi = dz + i * dim;
-      if (norm[i] < clamp) {
-#pragma omp simd
-        for (int64_t d = 0; d < dim; ++d)
-          dzi[d] = static_cast<float>(a[d] * invTemperature /
-                                      static_cast<double>(clamp));
-        continue;
-      }
-      const double r = norm[i];
-      double dot = 0;
-#pragma omp simd reduction(+ : dot)
-      for (int64_t d = 0; d < dim; ++d)
-        dot += a[d] * invTemperature * (static_cast<double>(zi[d]) / r);
-#pragma omp simd
-      for (int64_t d = 0; d < dim; ++d)
-        dzi[d] = static_cast<float>(
-            (a[d] * invTemperature - (static_cast<double>(zi[d]) / r) * dot) /
-            r);
+      detail::ntXentNormalizeBackward(dim, z + i * dim, norm[i], a,
+                                      invTemperature, dz + i * dim);
     }
   }
   if (loss)
     loss[0] = detail::ntXentMean(w.rowLoss, rows);
+}
+
+/// NT-Xent over the projections of every data-parallel replica
+/// (simclr-data-parallel: rows = replicas * 2N, known only at run time):
+/// loss[0] and dz[rows, dim] exactly as ntXentForwardBackward, but the
+/// similarities are recomputed instead of stored, so that the workspace
+/// (ntXentGatheredScratchBytes(rows, dim)) grows linearly with the replica
+/// count: H[j,k] = G[j,k] + G[k,j] = dloss/rows * (exp(s[j,k] - lse[j]) +
+/// exp(s[j,k] - lse[k]) - 2 [k = p(j)]) needs only every row's log-sum-exp.
+/// Twice the similarity work of the stored version; every replica computes
+/// the same values (each row's sums run in a fixed order).
+inline void ntXentGatheredForwardBackward(int64_t rows, int64_t dim,
+                                          const float *z, double temperature,
+                                          const float *dloss, float *loss,
+                                          float *dz, void *workspace) {
+  Workspace carve(workspace);
+  float *u = carve.take<float>(rows * dim);
+  float *norm = carve.take<float>(rows);
+  double *rowLoss = carve.take<double>(rows);
+  double *lse = carve.take<double>(rows);
+  double *du = carve.take<double>(rows * dim);
+  detail::ntXentNormalize(rows, dim, z, u, norm);
+  const double invTemperature = 1.0 / temperature;
+  const double perRow = static_cast<double>(dloss[0]) / static_cast<double>(rows);
+  auto similarity = [&](int64_t i, int64_t k) {
+    const float *ui = u + i * dim;
+    const float *uk = u + k * dim;
+    double dot = 0;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t d = 0; d < dim; ++d)
+      dot += static_cast<double>(ui[d]) * static_cast<double>(uk[d]);
+    return dot * invTemperature;
+  };
+#pragma omp parallel
+  {
+    // 1. Every row's log-sum-exp over k != i (as ntXentRow) and loss.
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < rows; ++i) {
+      double maxValue = -std::numeric_limits<double>::infinity();
+      for (int64_t k = 0; k < rows; ++k)
+        if (k != i)
+          maxValue = std::max(maxValue, similarity(i, k));
+      double sum = 0;
+      for (int64_t k = 0; k < rows; ++k)
+        if (k != i)
+          sum += std::exp(similarity(i, k) - maxValue);
+      lse[i] = maxValue + std::log(sum);
+      rowLoss[i] = lse[i] - similarity(i, detail::positiveOf(i, rows));
+    }
+    // 2. dU_j = sum_k H[j,k] u_k (double, k in order), then dz_j.
+#pragma omp for schedule(static)
+    for (int64_t j = 0; j < rows; ++j) {
+      double *a = du + j * dim;
+      std::fill(a, a + dim, 0.0);
+      const int64_t positive = detail::positiveOf(j, rows);
+      for (int64_t k = 0; k < rows; ++k) {
+        if (k == j)
+          continue;
+        const double s = similarity(j, k);
+        const double h = perRow * (std::exp(s - lse[j]) + std::exp(s - lse[k]) -
+                                   (k == positive ? 2.0 : 0.0));
+        const float *uk = u + k * dim;
+#pragma omp simd
+        for (int64_t d = 0; d < dim; ++d)
+          a[d] += h * static_cast<double>(uk[d]);
+      }
+      detail::ntXentNormalizeBackward(dim, z + j * dim, norm[j], a,
+                                      invTemperature, dz + j * dim);
+    }
+  }
+  if (loss)
+    loss[0] = detail::ntXentMean(rowLoss, rows);
 }
 
 /// nt_xent_backward: dz[rows2N, dim] = dloss[0] * d nt_xent(z) / d z.

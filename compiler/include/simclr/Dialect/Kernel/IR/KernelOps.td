@@ -237,21 +237,42 @@ def Kernel_ExternOp : Kernel_Op<"extern", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def Kernel_CollectiveOp : Kernel_Op<"collective"> {
+def Kernel_CollectiveOp : Kernel_Op<"collective", [AttrSizedOperandSegments]> {
   let summary = "A collective across data-parallel replicas";
   let description = [{
-    Room for data parallelism: `all_reduce_sum` (gradients, batch-norm
-    statistics) and `all_gather` (embeddings, so NT-Xent sees every
-    replica's negatives) over the replica group `group`. The runtime runs
-    them through NCCL or MPI; with one replica they are a copy. No pass
-    emits them yet.
+    One of `simclr::CollectiveKind` over the replica group `group` (the
+    data-parallel pass uses `replicas`, every process of the job); the
+    runtime runs it through MPI (CPU) or NCCL (CUDA), and with one replica
+    it is a copy. The plan's semantics (ArtifactPlan.h, EntryKind::
+    kCollective), on buffers:
+    * `all_reduce_sum`: in place over one or more buffers (outputs are the
+      inputs, in order): the elementwise sum over replicas. A runtime may
+      finish it as late as just before the next entry touching one of its
+      buffers, so gradient buckets overlap the rest of the backward.
+    * `all_gather` (`blocks` = B): one input, one output allocated
+      `gathered` (a buffer holding one copy of its type per replica): the
+      input cut into B blocks along dimension 0, block 0 of every replica,
+      then block 1 of every replica, ...
+    * `local_slice` (`blocks` = B): the inverse, from a gathered input to
+      this replica's blocks.
+
+    Example (the data-parallel pass's gradient bucket and gathered
+    projections):
+    ```mlir
+    simclr_kernel.collective "all_reduce_sum" "replicas" (%g0, %g1) outs(%g0, %g1) : (memref<8x4xf32>, memref<8xf32>) -> (memref<8x4xf32>, memref<8xf32>)
+    simclr_kernel.collective "all_gather" "replicas" (%z) outs(%zs) {blocks = 2 : i64} : (memref<8x4xf32>) -> (memref<8x4xf32>)
+    ```
   }];
   let arguments = (ins StrAttr:$collective, StrAttr:$group,
-                       AnyStaticShapeMemRef:$input,
-                       AnyStaticShapeMemRef:$output);
+                       Variadic<AnyStaticShapeMemRef>:$inputs,
+                       Variadic<AnyStaticShapeMemRef>:$outputs,
+                       OptionalAttr<I64Attr>:$blocks);
   let assemblyFormat = [{
-    $collective $group `(` $input `)` `outs` `(` $output `)` attr-dict `:`
-    type($input) `->` type($output)
+    $collective $group `(` $inputs `)` `outs` `(` $outputs `)` attr-dict `:`
+    `(` type($inputs) `)` `->` `(` type($outputs) `)`
+  }];
+  let extraClassDeclaration = [{
+    ::simclr::CollectiveKind getCollectiveKind();
   }];
   let hasVerifier = 1;
 }

@@ -93,6 +93,49 @@ def SimclrAssignLayouts : Pass<"simclr-assign-layouts", "::mlir::ModuleOp"> {
   ];
 }
 
+def SimclrDataParallel : Pass<"simclr-data-parallel", "::mlir::ModuleOp"> {
+  let summary = "Makes a train step data-parallel over a run-time number of replicas";
+  let description = [{
+    Rewrites, at the kernel level, a single-replica train step into one whose
+    K replicas (processes or GPUs, K chosen at run time; each reads N of the
+    global batch's K*N images) compute exactly the step of one replica with
+    K*N images (docs/architecture.md, "Data parallelism"):
+
+    * **Global negatives.** The projections go through an `all_gather`
+      (`blocks = 2`: the first views of all replicas, then the second views,
+      the order one process of K*N images has) into a `gathered` buffer;
+      the NT-Xent kernel is cloned to read the replica count (a new
+      `replicas` argument of the function, bound by the runtime) and works
+      on all 2*K*N rows; its gradient, the same on every replica, comes back
+      through `local_slice` (this replica's rows).
+    * **Synchronized batch norm.** Every kernel anchored on
+      `batch_norm_train` splits into a statistics kernel (its prologue +
+      `batch_norm_statistics`), an in-place `all_reduce_sum` of the f64
+      sums, and an apply kernel (prologue again + `batch_norm_apply` +
+      epilogue); `running_stats_update` of those statistics becomes
+      `running_stats_from_sums`. The backward the same way with
+      `batch_norm_backward_statistics` / `batch_norm_backward_apply`, whose
+      scale and shift gradients are then already global.
+    * **Gradient buckets.** Every other gradient the optimizer kernel reads
+      is summed over replicas by in-place `all_reduce_sum`s, in buckets of
+      about `bucket-bytes`, each issued right after the last write of its
+      last gradient (backward order), so that the runtime overlaps it with
+      the rest of the backward.
+
+    Functions without an NT-Xent kernel (the `encode` program) are left
+    alone. Runs after simclr-lower-to-kernels and before
+    simclr-describe-kernels (the new kernels are described like the others).
+  }];
+  let options = [
+    Option<"bucketBytes", "bucket-bytes", "int64_t", /*default=*/"4194304",
+           "Close a gradient bucket once it holds this many bytes">,
+  ];
+  let statistics = [
+    Statistic<"numBuckets", "gradient-buckets", "Gradient all_reduce_sum buckets">,
+    Statistic<"numBatchNorms", "synchronized-batch-norms", "Batch-norm kernels split around an all_reduce_sum">,
+  ];
+}
+
 def SimclrPlanMemory : Pass<"simclr-plan-memory", "::mlir::func::FuncOp"> {
   let summary = "Gives every arena buffer of a program its offset";
   let description = [{
@@ -105,7 +148,10 @@ def SimclrPlanMemory : Pass<"simclr-plan-memory", "::mlir::func::FuncOp"> {
     by-size planner of `lib/Support/MemoryPlan.h` chooses offsets; the pass
     verifies the plan, sets `offset` on every alloc and
     `simclr_kernel.arena_bytes` / `simclr_kernel.sum_of_intermediates` on the
-    function. A function without allocs gets an arena of 0 bytes.
+    function. A function without allocs gets an arena of 0 bytes. Allocs
+    marked `gathered` (one copy per replica, simclr-data-parallel) are not
+    in the arena: they follow one another in the gathered block, whose size
+    per replica is `simclr_kernel.gathered_bytes`.
   }];
   let options = [
     Option<"alignment", "alignment", "int64_t", /*default=*/"64",

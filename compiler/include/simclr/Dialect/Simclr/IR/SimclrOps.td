@@ -685,6 +685,11 @@ def Simclr_LrScheduleOp : Simclr_InferredOp<"lr_schedule",
     Result: 0-D f32. Constraints: base_lr > 0, 0 <= final_lr <= base_lr,
     0 <= warmup_steps <= total_steps, total_steps >= 1.
 
+    `steps_per_epoch` (optional; the frontend sets it) states that W and
+    total_steps are whole epochs of that many steps, so that
+    simclr-data-parallel can rescale them to a global batch of R replicas
+    (floor(steps_per_epoch / R) steps per epoch) at run time.
+
     Example:
     ```mlir
     %lr = simclr.lr_schedule %step {base_lr = 1.0 : f64, final_lr = 0.0 : f64,
@@ -692,7 +697,8 @@ def Simclr_LrScheduleOp : Simclr_InferredOp<"lr_schedule",
     ```
   }];
   let arguments = (ins Simclr_StepTensor:$step, Simclr_FiniteF64Attr:$base_lr, Simclr_FiniteF64Attr:$final_lr,
-                       I64Attr:$warmup_steps, I64Attr:$total_steps);
+                       I64Attr:$warmup_steps, I64Attr:$total_steps,
+                       OptionalAttr<I64Attr>:$steps_per_epoch);
   let results = (outs Simclr_Scalar:$lr);
   let assemblyFormat = "$step attr-dict `:` type($step) `->` type($lr)";
   let hasVerifier = 1;
