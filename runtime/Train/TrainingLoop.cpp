@@ -190,7 +190,10 @@ Expected<ResumePoint> prepareResume(StepModel &model, const TrainingLoopOptions 
                              std::to_string(info.seed) + ", this run has seed " +
                              std::to_string(options.seed) +
                              "; resume with the same seed to continue its batches");
-    SIMCLR_RETURN_IF_ERROR(checkCheckpointGlobalBatch(info, ranks, options.batchSize));
+    // Another network is the first thing to name (loadCheckpoint names the
+    // tensor that differs); its batch would only distract.
+    if (checkCheckpointIdentity(info, model.identity()).isOk())
+      SIMCLR_RETURN_IF_ERROR(checkCheckpointGlobalBatch(info, ranks, options.batchSize));
     SIMCLR_RETURN_IF_ERROR(loadCheckpoint(model, info));
     point.step = info.step;
     point.checkpoint = info.path;

@@ -149,6 +149,27 @@ int train(Arguments &args) {
   uint64_t seed = args.seed.value_or(config->seed);
   // The artifact's batch is one rank's; epochs count global batches.
   const int64_t globalBatch = ranks * config->batchSize;
+  // Only a data-parallel artifact (simclrc --data-parallel: its train step
+  // takes the replica count) makes K processes one training run.
+  const artifact::Program *step =
+      (*artifact)->plan().findProgram(program_name::kTrainStep);
+  const bool dataParallel =
+      step && std::any_of(step->inputs.begin(), step->inputs.end(),
+                          [](const artifact::Binding &b) {
+                            return b.role == binding_role::kReplicas;
+                          });
+  if (ranks > 1 && !dataParallel)
+    return failures.fail(args.artifactDir + ": not compiled for data-parallel "
+                         "training, but this job has " + std::to_string(ranks) +
+                         " ranks; compile the spec with simclrc --data-parallel");
+  // The compiled schedule counts epochs of the artifact's batch; a
+  // data-parallel artifact's schedule kernel rescales them to the global
+  // batch as floor(steps per epoch / ranks) steps per epoch (KernelPrinter,
+  // lr_schedule), and so does the default length of the run.
+  const int64_t scheduleSteps =
+      dataParallel && config->stepsPerEpoch > 0
+          ? config->stepsPerEpoch / ranks * (config->totalSteps / config->stepsPerEpoch)
+          : config->totalSteps;
 
   if (args.dataPath.empty()) {
     if (config->dataset != "fashion-mnist")
@@ -186,11 +207,11 @@ int train(Arguments &args) {
                                " steps per epoch does not fit in 64 bits");
   int64_t totalSteps = args.steps    ? args.steps
                        : args.epochs ? *epochSteps
-                                     : config->totalSteps;
-  if (totalSteps > config->totalSteps && rankZero)
+                                     : scheduleSteps;
+  if (totalSteps > scheduleSteps && rankZero)
     std::cerr << "simclr-train: warning: training for " << totalSteps
               << " steps; the compiled learning-rate schedule ends at step "
-              << config->totalSteps << "\n";
+              << scheduleSteps << "\n";
 
   Expected<AugmenterFactory> augmenters =
       augmenterFactory(args.augment, config->augmentation, args.threads);
