@@ -422,6 +422,11 @@ int main(int argc, char **argv) {
     return written.isOk() ? 0 : fail("simclrc: error: " + written.message());
   }
 
+  if (dataParallel && (noFusion || decomposeNtXent))
+    return fail(std::string("simclrc: error: --data-parallel needs the fused "
+                            "NT-Xent and optimizer kernels; drop ") +
+                (noFusion ? "--no-fusion" : "--decompose-nt-xent"));
+
   mlir::simclr_kernel::TargetOptions targetOptions;
   targetOptions.architecture = targetArchitecture;
   if (!cudaArchitecture.empty()) {

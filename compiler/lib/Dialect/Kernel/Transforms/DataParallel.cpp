@@ -103,13 +103,22 @@ struct DataParallelPass
       if (function.isExternal())
         continue;
       SmallVector<LaunchOp> ntXent;
+      bool trainStep = false;
       function.walk([&](LaunchOp launch) {
         KernelOp kernel = launch.getKernelOp();
         if (kernel && kernel.getKernelKind() == ::simclr::KernelKind::kNtXent)
           ntXent.push_back(launch);
+        if (kernel && kernel.getKernelKind() == ::simclr::KernelKind::kOptimizer)
+          trainStep = true;
       });
-      if (ntXent.empty())
-        continue; // not a train step (encode)
+      if (!trainStep)
+        continue; // encode
+      if (ntXent.empty()) {
+        function.emitError() << "a data-parallel train step needs the fused "
+                                "NT-Xent kernel (kind nt_xent), which "
+                                "--no-fusion and --decompose-nt-xent do not make";
+        return signalPassFailure();
+      }
       if (ntXent.size() != 1) {
         ntXent[1].emitOpError() << "is a second NT-Xent kernel; a data-"
                                    "parallel step has exactly one";
@@ -126,7 +135,6 @@ struct DataParallelPass
 
   LogicalResult rewriteStep(func::FuncOp function, LaunchOp ntXent,
                             SymbolTable &symbols) {
-    OpBuilder builder(function.getContext());
     Value replicas = addReplicasArgument(function);
     // Gradients that the batch-norm backward already sums over replicas.
     llvm::SmallPtrSet<Operation *, 16> globalGradients;
