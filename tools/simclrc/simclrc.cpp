@@ -149,6 +149,14 @@ cl::opt<bool> dataParallel(
              "each replica's"),
     cl::init(false), cl::cat(simclrcCategory));
 
+cl::opt<int64_t> gradientBucketBytes(
+    "gradient-bucket-bytes",
+    cl::desc("With --data-parallel: close a gradient all-reduce bucket once it "
+             "holds this many bytes; smaller buckets start communicating "
+             "earlier in the backward, larger ones pay fewer latencies "
+             "(default 4 MiB)"),
+    cl::init(4 << 20), cl::value_desc("bytes"), cl::cat(simclrcCategory));
+
 cl::opt<bool> noFusion("no-fusion",
                        cl::desc("Skip the fusion passes (one kernel per op)"),
                        cl::init(false), cl::cat(simclrcCategory));
@@ -291,8 +299,10 @@ void buildPipeline(PassManager &pm, const mlir::simclr_kernel::Target &target) {
   }
   if (emitKind == EmitKind::Fused)
     return;
+  mlir::simclr_kernel::SimclrDataParallelOptions dataParallelOptions;
+  dataParallelOptions.bucketBytes = gradientBucketBytes;
   mlir::simclr_kernel::addKernelPasses(pm, /*fused=*/!noFusion, target,
-                                       dataParallel);
+                                       dataParallel ? &dataParallelOptions : nullptr);
 }
 
 /// Where the generated source finds the kernel templates (simclr/Kernels/):
@@ -422,6 +432,11 @@ int main(int argc, char **argv) {
     return written.isOk() ? 0 : fail("simclrc: error: " + written.message());
   }
 
+  if (gradientBucketBytes < 1)
+    return fail("simclrc: error: --gradient-bucket-bytes=" +
+                std::to_string(gradientBucketBytes) + " must be at least 1");
+  if (gradientBucketBytes.getNumOccurrences() && !dataParallel)
+    return fail("simclrc: error: --gradient-bucket-bytes applies to --data-parallel");
   if (dataParallel && (noFusion || decomposeNtXent))
     return fail(std::string("simclrc: error: --data-parallel needs the fused "
                             "NT-Xent and optimizer kernels; drop ") +

@@ -25,13 +25,13 @@ void mlir::simclr_kernel::addFusionPasses(OpPassManager &pm) {
 
 void mlir::simclr_kernel::addKernelPasses(OpPassManager &pm, bool fused,
                                           const Target &target,
-                                          bool dataParallel) {
+                                          const SimclrDataParallelOptions *dataParallel) {
   // Without fusion, linear still becomes a library matmul and a bias add.
   if (!fused)
     pm.addNestedPass<func::FuncOp>(simclr::createSimclrExpandLinear());
   pm.addPass(simclr::createSimclrLowerToKernels());
   if (dataParallel)
-    pm.addPass(createSimclrDataParallel());
+    pm.addPass(createSimclrDataParallel(*dataParallel));
   pm.addPass(createSimclrDescribeKernels());
   SimclrAssignLayoutsOptions layouts;
   layouts.layout = std::string(::simclr::layoutName(target.getActivationLayout()));

@@ -9,6 +9,7 @@
 #define SIMCLR_TARGET_PIPELINE_H
 
 #include "mlir/Pass/PassManager.h"
+#include "simclr/Dialect/Kernel/Transforms/Passes.h"
 #include "simclr/Target/Target.h"
 
 namespace mlir::simclr_kernel {
@@ -22,11 +23,12 @@ void addFusionPasses(OpPassManager &pm);
 
 /// From the (fused or not) train step to the planned kernel level:
 /// simclr-expand-linear when not fused, simclr-lower-to-kernels,
-/// simclr-data-parallel when `dataParallel`, simclr-describe-kernels,
+/// simclr-data-parallel with `dataParallel`'s options when given,
+/// simclr-describe-kernels,
 /// simclr-assign-layouts with `target`'s preferred layout, the target's own
 /// passes and simclr-plan-memory.
 void addKernelPasses(OpPassManager &pm, bool fused, const Target &target,
-                     bool dataParallel = false);
+                     const SimclrDataParallelOptions *dataParallel = nullptr);
 
 } // namespace mlir::simclr_kernel
 
