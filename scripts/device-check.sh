@@ -3,7 +3,8 @@
 #
 #   scripts/device-check.sh prepare   here, on the build machine: builds,
 #       compiles the CUDA and CPU artifacts of the default spec and the
-#       CIFAR-10 ResNet-18 spec with simclrc (NVRTC, no GPU needed), and packs
+#       CIFAR-10 ResNet-18 spec, and the default spec's --data-parallel CUDA
+#       artifact, with simclrc (NVRTC, no GPU needed), and packs
 #       what the GPU machine lacks (our binaries, the non-system libraries
 #       they load: oneDNN, OpenBLAS, ..., Fashion-MNIST) into build/device-bundle
 #       (under 64 MiB: it travels with the working tree; carry it).
@@ -29,6 +30,8 @@ prepare() {
     build/bin/simclrc "examples/$spec.toml" --target=cpu --arch=x86-64-v2 \
       -o "$bundle/artifacts/$spec-cpu"
   done
+  build/bin/simclrc examples/fashion-mnist.toml --target=cuda --data-parallel \
+    -o "$bundle/artifacts/fashion-mnist-dp-cuda"
   local binaries=(simclr-train simclr-eval simclr-train-step-bench CudaRuntimeTests)
   for binary in "${binaries[@]}"; do
     cp "build-runtime/bin/$binary" "$bundle/bin/"
@@ -101,6 +104,19 @@ print(f"20 steps: GPU loss {gpu[-1]:.6f}, CPU loss {cpu[-1]:.6f}, worst relative
 sys.exit(0 if worst <= 1e-4 and len(gpu) == len(cpu) == 20 else 1)
 PY
   row "20 steps GPU vs CPU (losses, 1e-4)" "passed"
+
+  # 3b. The data-parallel artifact as one rank (no mpirun there): the NT-Xent
+  #     over gathered rows, the split batch norms and the collectives'
+  #     single-rank path, against the plain artifact's 20 steps of 3.
+  "$bin/simclr-train" "$art/fashion-mnist-dp-cuda" --out "$work/dp20" --data "$data" --steps 20 --seed 1 >/dev/null
+  python3 - "$work/dp20/metrics.csv" "$work/gpu20/metrics.csv" <<'PY' || fail "data-parallel, one rank, vs plain" "losses differ"
+import csv, sys
+dp, plain = ([float(r["loss"]) for r in csv.DictReader(open(p))] for p in sys.argv[1:3])
+worst = max(abs(d - p) / abs(p) for d, p in zip(dp, plain))
+print(f"20 steps: data-parallel (1 rank) loss {dp[-1]:.6f}, plain {plain[-1]:.6f}, worst relative difference {worst:.2e}")
+sys.exit(0 if worst <= 1e-5 and len(dp) == len(plain) == 20 else 1)
+PY
+  row "20 steps data-parallel x1 vs plain (1e-5)" "passed"
 
   # 4. 200 steps of the default spec on real Fashion-MNIST: the loss falls.
   "$bin/simclr-train" "$art/fashion-mnist-cuda" --out "$work/gpu200" --data "$data" --steps 200 --seed 1 >/dev/null

@@ -729,6 +729,8 @@ LogicalResult KernelPrinter::printAnchored() {
         if (replicas && op.getStepsPerEpoch()) {
           // Whole epochs of the global batch of R replicas
           // (simclr-data-parallel): floor(steps_per_epoch / R) steps each.
+          // R is read where the statement runs (a GPU's `once` thread reads
+          // the replicas input from device memory).
           int64_t perEpoch = static_cast<int64_t>(*op.getStepsPerEpoch());
           std::string global = "(" + std::to_string(perEpoch) + " / " +
                                operandPointer(replicas.getInt()) +
@@ -785,18 +787,18 @@ LogicalResult KernelPrinter::printNtXent() {
   ArrayRef<int64_t> results = *kernel.getResults();
   auto shape = forward.getEmbeddings().getType().getShape();
   if (auto replicas = kernel->getAttrOfType<IntegerAttr>(kReplicasOperandAttrName)) {
-    // Every replica's rows (simclr-data-parallel): their count is known
-    // only at run time, so this call has no launch dimensions to report.
-    if (!language.phaseArgument().empty())
-      return kernel.emitOpError()
-             << "NT-Xent over gathered projections is not available to "
-             << language.name() << " kernels yet";
+    // Every replica's rows (simclr-data-parallel): their count is read
+    // where the kernel runs (on a GPU, from device memory), so the call
+    // reports one replica's dims, from which the template's launch rule
+    // gives launches valid for any replica count.
     os << "  const int64_t rows_ = " << shape[0] << " * "
        << operandPointer(replicas.getInt()) << "[0];\n";
-    os << "  " << templateName("ntXentGatheredForwardBackward") << "(rows_, "
-       << shape[1] << ", " << z << ", " << doubleLiteral(forward.getTemperature())
-       << ", " << dloss << ", " << operandPointer(results[0]) << ", "
-       << operandPointer(results[1]) << ", " << *ws << ");\n";
+    calls.push_back({"ntXentGatheredForwardBackward", {shape[0], shape[1]}});
+    os << "  " << templateName("ntXentGatheredForwardBackward") << "("
+       << language.phaseArgument() << "rows_, " << shape[1] << ", " << z << ", "
+       << doubleLiteral(forward.getTemperature()) << ", " << dloss << ", "
+       << operandPointer(results[0]) << ", " << operandPointer(results[1])
+       << ", " << *ws << ");\n";
     return success();
   }
   os << "  " << call("ntXentForwardBackward", {shape[0], shape[1]}) << ", " << z << ", " << doubleLiteral(forward.getTemperature()) << ", "

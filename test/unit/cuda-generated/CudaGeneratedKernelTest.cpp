@@ -14,6 +14,11 @@
 //     of an unwritten element shows; every buffer has a guard after it.
 //  4. The CUDA launches run in order with their grid and block; the CPU
 //     kernel runs once; outputs, back in NCHW, are compared.
+// A --data-parallel artifact is checked for several replica counts R: its
+// gathered buffers hold R copies of their per-replica bytes and its
+// replicas input holds R, so the kernels that read R (NT-Xent over the
+// gathered projections, the lr schedule) run on R replicas' rows with the
+// launches the plan gives, which do not depend on R.
 // Both targets name kernels identically (they print the same kernel-level
 // IR); the test checks that the two plans give each name the same
 // operands up to layout.
@@ -64,6 +69,9 @@ constexpr unsigned char kUnwrittenByte = 0xFF;
 /// Step counters: small, as a run's first steps (bias corrections and
 /// warmup schedules divide by powers of betas at these steps).
 constexpr int64_t kMaxStep = 5;
+
+/// The element count of random batch-norm statistics: a few images' worth.
+constexpr double kStatisticsCount = 8;
 
 using KernelFunction = void (*)(void *const *);
 using EmulatedLaunch = const char *(*)(KernelFunction, void *const *,
@@ -141,10 +149,18 @@ bool needsPositive(const Buffer &buffer) {
   return endsWith("running_var") || endsWith("exp_avg_sq") || endsWith("#2");
 }
 
+/// The bytes `buffer` spans with `replicas` replicas: R copies of its
+/// per-replica bytes in the gathered region (ArtifactPlan.h).
+size_t spanBytes(const Buffer &buffer, int64_t replicas) {
+  return static_cast<size_t>(buffer.region == artifact::BufferRegion::kGathered
+                                 ? replicas * buffer.bytes
+                                 : buffer.bytes);
+}
+
 /// A buffer's value in row-major NCHW (plain) bytes.
-std::vector<unsigned char> randomPlain(const Buffer &buffer,
+std::vector<unsigned char> randomPlain(const Buffer &buffer, int64_t replicas,
                                        std::mt19937_64 &rng) {
-  std::vector<unsigned char> bytes(static_cast<size_t>(buffer.bytes));
+  std::vector<unsigned char> bytes(spanBytes(buffer, replicas));
   const size_t count = bytes.size() / dtypeByteSize(buffer.dtype);
   if (buffer.dtype == DType::kF32) {
     const bool positive = needsPositive(buffer);
@@ -153,6 +169,21 @@ std::vector<unsigned char> randomPlain(const Buffer &buffer,
     auto *values = reinterpret_cast<float *>(bytes.data());
     for (size_t i = 0; i < count; ++i)
       values[i] = dist(rng);
+  } else if (buffer.dtype == DType::kF64 && buffer.shape.size() == 2 &&
+             buffer.shape[0] == 3) {
+    // Batch-norm statistics of a data-parallel step (SyncBatchNorm.h): per
+    // channel a sum, a sum of squares (or products) and an element count
+    // kStatisticsCount, consistent with a mean in [-1, 1] and a variance
+    // in [0.25, 1.5].
+    const int64_t c = buffer.shape[1];
+    std::uniform_real_distribution<double> mean(-1.0, 1.0), var(0.25, 1.5);
+    auto *stats = reinterpret_cast<double *>(bytes.data());
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const double m = mean(rng);
+      stats[ch] = m * kStatisticsCount;
+      stats[c + ch] = (m * m + var(rng)) * kStatisticsCount;
+      stats[2 * c + ch] = kStatisticsCount;
+    }
   } else if (buffer.dtype == DType::kI64) {
     std::uniform_int_distribution<int64_t> dist(1, kMaxStep);
     auto *values = reinterpret_cast<int64_t *>(bytes.data());
@@ -166,11 +197,12 @@ std::vector<unsigned char> randomPlain(const Buffer &buffer,
   return bytes;
 }
 
-/// Copies plain (NCHW) bytes into `buffer`'s layout, or back.
-void relayout(const Buffer &buffer, const unsigned char *from,
+/// Copies plain (NCHW) bytes into `buffer`'s layout, or back (`bytes` of
+/// them: a gathered buffer's whole span).
+void relayout(const Buffer &buffer, size_t bytes, const unsigned char *from,
               unsigned char *to, bool toLaid) {
   if (!isActivation(buffer) || buffer.layout == Layout::kPlain) {
-    std::memcpy(to, from, static_cast<size_t>(buffer.bytes));
+    std::memcpy(to, from, bytes);
     return;
   }
   const auto *source = reinterpret_cast<const float *>(from);
@@ -192,7 +224,7 @@ struct Operands {
 };
 
 Operands
-makeOperands(const Plan &plan, const ScheduleEntry &entry,
+makeOperands(const Plan &plan, const ScheduleEntry &entry, int64_t replicas,
              const std::map<int64_t, std::vector<unsigned char>> &plainInputs) {
   Operands operands;
   for (int64_t id : entry.operands) {
@@ -200,16 +232,15 @@ makeOperands(const Plan &plan, const ScheduleEntry &entry,
     auto it = operands.bytes.find(id);
     if (it == operands.bytes.end()) {
       it = operands.bytes
-               .emplace(
-                   id, Bytes(static_cast<size_t>(buffer.bytes), kUnwrittenByte))
+               .emplace(id, Bytes(spanBytes(buffer, replicas), kUnwrittenByte))
                .first;
     }
     operands.pointers.push_back(it->second.data());
   }
   for (const auto &[position, plain] : plainInputs) {
     const int64_t id = entry.operands[static_cast<size_t>(position)];
-    relayout(*plan.findBuffer(id), plain.data(), operands.bytes.at(id).data(),
-             /*toLaid=*/true);
+    relayout(*plan.findBuffer(id), plain.size(), plain.data(),
+             operands.bytes.at(id).data(), /*toLaid=*/true);
   }
   return operands;
 }
@@ -219,13 +250,13 @@ struct Artifact {
   void *library = nullptr;
 };
 
-/// Compiles `spec` for `target` into `dir` with simclrc.
+/// Compiles `spec` for `target` into `dir` with simclrc and `flags`.
 Artifact compile(const std::string &spec, const std::string &target,
-                 const std::string &dir) {
+                 const std::string &flags, const std::string &dir) {
   const std::string log = dir + ".log";
   const int status = runCommand(
-      std::string(SIMCLR_SIMCLRC) + " " + spec + " --target=" + target +
-          " --cache-dir=" + tmpDir() + "/simclrc-cache -o " + dir,
+      std::string(SIMCLR_SIMCLRC) + " " + spec + " --target=" + target + " " +
+          flags + " --cache-dir=" + tmpDir() + "/simclrc-cache -o " + dir,
       log);
   Artifact artifact;
   EXPECT_EQ(status, 0) << "simclrc " << target << ":\n" << readText(log);
@@ -281,8 +312,10 @@ void compareOutput(const ScheduleEntry &entry, size_t position,
   const std::string what = entry.name + " operand " + std::to_string(position) +
                            " (" + cudaBuffer.name + ")";
   std::vector<unsigned char> got(cudaBytes.size()), want(cpuBytes.size());
-  relayout(cudaBuffer, cudaBytes.data(), got.data(), /*toLaid=*/false);
-  relayout(cpuBuffer, cpuBytes.data(), want.data(), /*toLaid=*/false);
+  relayout(cudaBuffer, got.size(), cudaBytes.data(), got.data(),
+           /*toLaid=*/false);
+  relayout(cpuBuffer, want.size(), cpuBytes.data(), want.data(),
+           /*toLaid=*/false);
   if (cudaBuffer.dtype != DType::kF32) {
     EXPECT_EQ(got, want) << what;
     comparison.elements += got.size() / dtypeByteSize(cudaBuffer.dtype);
@@ -313,14 +346,29 @@ void compareOutput(const ScheduleEntry &entry, size_t position,
   comparison.elements += count;
 }
 
-/// Runs every CUDA kernel of `spec` emulated against the CPU's.
-void checkSpec(const std::string &specName) {
+/// The buffers bound as the replica count (a --data-parallel train step's
+/// "replicas" input).
+std::set<int64_t> replicaBuffers(const Plan &plan) {
+  std::set<int64_t> ids;
+  for (const artifact::Program &program : plan.programs)
+    for (const artifact::Binding &binding : program.inputs)
+      if (binding.role == binding_role::kReplicas)
+        ids.insert(binding.buffer);
+  return ids;
+}
+
+/// Runs every CUDA kernel of `spec`, compiled with `flags`, emulated
+/// against the CPU's, once for each replica count of `replicaCounts`.
+void checkSpec(const std::string &specName, const std::string &flags = "",
+               const std::vector<int64_t> &replicaCounts = {1}) {
   const auto start = std::chrono::steady_clock::now();
   const std::string spec =
       std::string(SIMCLR_SOURCE_DIR) + "/test/Frontend/Inputs/" + specName;
-  const std::string base = tmpDir() + "/generated-" + specName;
-  Artifact cuda = compile(spec, "cuda", base + "-cuda");
-  Artifact cpu = compile(spec, "cpu", base + "-cpu");
+  std::string base = tmpDir() + "/generated-" + specName;
+  if (!flags.empty())
+    base += "-data-parallel";
+  Artifact cuda = compile(spec, "cuda", flags, base + "-cuda");
+  Artifact cpu = compile(spec, "cpu", flags, base + "-cpu");
   ASSERT_FALSE(::testing::Test::HasFailure());
 
   // 2. kernels.cu as a host library.
@@ -350,83 +398,102 @@ void checkSpec(const std::string &specName) {
   std::vector<const ScheduleEntry *> cudaKernels = kernelEntries(cuda.plan);
   ASSERT_EQ(cudaKernels.size(), kernelEntries(cpu.plan).size())
       << "the targets generate different kernels";
+  const std::set<int64_t> cudaReplicas = replicaBuffers(cuda.plan);
+  EXPECT_EQ(cudaReplicas.empty(), flags.empty())
+      << "a replica count is bound exactly in a data-parallel artifact";
   std::mt19937_64 rng(20261205);
-  for (const ScheduleEntry *cudaEntry : cudaKernels) {
-    SCOPED_TRACE(cudaEntry->name);
-    const ScheduleEntry *cpuEntry = findKernel(cpu.plan, cudaEntry->name);
-    ASSERT_NE(cpuEntry, nullptr) << "no CPU kernel " << cudaEntry->name;
-    ASSERT_EQ(cudaEntry->operands.size(), cpuEntry->operands.size());
-    ASSERT_EQ(cudaEntry->numInputs, cpuEntry->numInputs);
-    ASSERT_EQ(cudaEntry->numOutputs, cpuEntry->numOutputs);
-    for (size_t i = 0; i < cudaEntry->operands.size(); ++i) {
-      const Buffer &a = *cuda.plan.findBuffer(cudaEntry->operands[i]);
-      const Buffer &b = *cpu.plan.findBuffer(cpuEntry->operands[i]);
-      ASSERT_TRUE(a.dtype == b.dtype && a.shape == b.shape &&
-                  a.bytes == b.bytes)
-          << "operand " << i << " differs between the targets";
-    }
+  for (int64_t replicas : replicaCounts) {
+    SCOPED_TRACE("replicas " + std::to_string(replicas));
+    for (const ScheduleEntry *cudaEntry : cudaKernels) {
+      SCOPED_TRACE(cudaEntry->name);
+      const ScheduleEntry *cpuEntry = findKernel(cpu.plan, cudaEntry->name);
+      ASSERT_NE(cpuEntry, nullptr) << "no CPU kernel " << cudaEntry->name;
+      ASSERT_EQ(cudaEntry->operands.size(), cpuEntry->operands.size());
+      ASSERT_EQ(cudaEntry->numInputs, cpuEntry->numInputs);
+      ASSERT_EQ(cudaEntry->numOutputs, cpuEntry->numOutputs);
+      for (size_t i = 0; i < cudaEntry->operands.size(); ++i) {
+        const Buffer &a = *cuda.plan.findBuffer(cudaEntry->operands[i]);
+        const Buffer &b = *cpu.plan.findBuffer(cpuEntry->operands[i]);
+        ASSERT_TRUE(a.dtype == b.dtype && a.shape == b.shape &&
+                    a.bytes == b.bytes && a.region == b.region)
+            << "operand " << i << " differs between the targets";
+      }
 
-    // 3. Inputs by position, shared by both runs.
-    std::map<int64_t, std::vector<unsigned char>> plainInputs;
-    for (int64_t i = 0; i < cudaEntry->numInputs; ++i)
-      plainInputs[i] = randomPlain(
-          *cuda.plan.findBuffer(cudaEntry->operands[static_cast<size_t>(i)]),
-          rng);
-    Operands cudaOperands = makeOperands(cuda.plan, *cudaEntry, plainInputs);
-    Operands cpuOperands = makeOperands(cpu.plan, *cpuEntry, plainInputs);
+      // 3. Inputs by position, shared by both runs; the replica count is R.
+      std::map<int64_t, std::vector<unsigned char>> plainInputs;
+      bool readsReplicas = false;
+      for (int64_t i = 0; i < cudaEntry->numInputs; ++i) {
+        const int64_t id = cudaEntry->operands[static_cast<size_t>(i)];
+        const Buffer &buffer = *cuda.plan.findBuffer(id);
+        plainInputs[i] = randomPlain(buffer, replicas, rng);
+        if (cudaReplicas.count(id)) {
+          ASSERT_EQ(buffer.dtype, DType::kI64);
+          std::memcpy(plainInputs[i].data(), &replicas, sizeof replicas);
+          readsReplicas = true;
+        }
+      }
+      // A kernel that reads no replica count does not depend on R.
+      if (replicas != replicaCounts.front() && !readsReplicas)
+        continue;
+      Operands cudaOperands =
+          makeOperands(cuda.plan, *cudaEntry, replicas, plainInputs);
+      Operands cpuOperands =
+          makeOperands(cpu.plan, *cpuEntry, replicas, plainInputs);
 
-    // 4. The CUDA launches in order, then the CPU kernel.
-    const int64_t launches = attr<int64_t>(*cudaEntry, "launches");
-    for (int64_t k = 0; k < launches; ++k) {
-      const std::string key = "launch." + std::to_string(k) + ".";
-      const std::string function =
-          attr<std::string>(*cudaEntry, key + "function");
-      const std::vector<int64_t> grid =
-          attr<std::vector<int64_t>>(*cudaEntry, key + "grid");
-      const std::vector<int64_t> block =
-          attr<std::vector<int64_t>>(*cudaEntry, key + "block");
-      ASSERT_EQ(grid.size(), 3u);
-      ASSERT_EQ(block.size(), 3u);
-      auto kernel = reinterpret_cast<KernelFunction>(
-          dlsym(cudaLibrary, function.c_str()));
-      ASSERT_NE(kernel, nullptr) << function;
-      const char *error =
-          launch(kernel, cudaOperands.pointers.data(), grid.data(),
-                 block.data(), attr<int64_t>(*cudaEntry, key + "shared_bytes"));
-      ASSERT_EQ(error, nullptr) << function << ": " << error;
-    }
-    auto cpuKernel = reinterpret_cast<KernelFunction>(
-        dlsym(cpuLibrary, cpuEntry->name.c_str()));
-    ASSERT_NE(cpuKernel, nullptr) << cpuEntry->name;
-    cpuKernel(cpuOperands.pointers.data());
+      // 4. The CUDA launches in order, then the CPU kernel.
+      const int64_t launches = attr<int64_t>(*cudaEntry, "launches");
+      for (int64_t k = 0; k < launches; ++k) {
+        const std::string key = "launch." + std::to_string(k) + ".";
+        const std::string function =
+            attr<std::string>(*cudaEntry, key + "function");
+        const std::vector<int64_t> grid =
+            attr<std::vector<int64_t>>(*cudaEntry, key + "grid");
+        const std::vector<int64_t> block =
+            attr<std::vector<int64_t>>(*cudaEntry, key + "block");
+        ASSERT_EQ(grid.size(), 3u);
+        ASSERT_EQ(block.size(), 3u);
+        auto kernel = reinterpret_cast<KernelFunction>(
+            dlsym(cudaLibrary, function.c_str()));
+        ASSERT_NE(kernel, nullptr) << function;
+        const char *error = launch(
+            kernel, cudaOperands.pointers.data(), grid.data(), block.data(),
+            attr<int64_t>(*cudaEntry, key + "shared_bytes"));
+        ASSERT_EQ(error, nullptr) << function << ": " << error;
+      }
+      auto cpuKernel = reinterpret_cast<KernelFunction>(
+          dlsym(cpuLibrary, cpuEntry->name.c_str()));
+      ASSERT_NE(cpuKernel, nullptr) << cpuEntry->name;
+      cpuKernel(cpuOperands.pointers.data());
 
-    for (auto &[id, bytes] : cudaOperands.bytes)
-      EXPECT_TRUE(bytes.guardIntact())
-          << "CUDA kernel wrote past " << cuda.plan.findBuffer(id)->name;
-    for (auto &[id, bytes] : cpuOperands.bytes)
-      EXPECT_TRUE(bytes.guardIntact())
-          << "CPU kernel wrote past " << cpu.plan.findBuffer(id)->name;
-    Comparison comparison;
-    const size_t firstOutput = static_cast<size_t>(cudaEntry->numInputs);
-    for (size_t i = firstOutput;
-         i < firstOutput + static_cast<size_t>(cudaEntry->numOutputs); ++i) {
-      const int64_t cudaId = cudaEntry->operands[i];
-      const int64_t cpuId = cpuEntry->operands[i];
-      compareOutput(*cudaEntry, i, *cuda.plan.findBuffer(cudaId),
-                    cudaOperands.bytes.at(cudaId), *cpu.plan.findBuffer(cpuId),
-                    cpuOperands.bytes.at(cpuId), comparison);
+      for (auto &[id, bytes] : cudaOperands.bytes)
+        EXPECT_TRUE(bytes.guardIntact())
+            << "CUDA kernel wrote past " << cuda.plan.findBuffer(id)->name;
+      for (auto &[id, bytes] : cpuOperands.bytes)
+        EXPECT_TRUE(bytes.guardIntact())
+            << "CPU kernel wrote past " << cpu.plan.findBuffer(id)->name;
+      Comparison comparison;
+      const size_t firstOutput = static_cast<size_t>(cudaEntry->numInputs);
+      for (size_t i = firstOutput;
+           i < firstOutput + static_cast<size_t>(cudaEntry->numOutputs); ++i) {
+        const int64_t cudaId = cudaEntry->operands[i];
+        const int64_t cpuId = cpuEntry->operands[i];
+        compareOutput(*cudaEntry, i, *cuda.plan.findBuffer(cudaId),
+                      cudaOperands.bytes.at(cudaId),
+                      *cpu.plan.findBuffer(cpuId), cpuOperands.bytes.at(cpuId),
+                      comparison);
+      }
+      std::printf("[ kernel   ] %-48s R %ld, launches %ld, %zu elements, max "
+                  "error %.3g, max relative %.3g\n",
+                  cudaEntry->name.c_str(), static_cast<long>(replicas),
+                  static_cast<long>(launches), comparison.elements,
+                  comparison.maxError, comparison.maxRelative);
     }
-    std::printf("[ kernel   ] %-48s launches %ld, %zu elements, max error "
-                "%.3g, max relative %.3g\n",
-                cudaEntry->name.c_str(), static_cast<long>(launches),
-                comparison.elements, comparison.maxError,
-                comparison.maxRelative);
   }
   // Neither library is closed: the CPU kernels' OpenMP worker threads
   // outlive a dlclose that would unmap the libgomp they idle in.
   std::printf(
-      "[ summary  ] %s: %zu kernels in %.1f s\n", specName.c_str(),
-      cudaKernels.size(),
+      "[ summary  ] %s %s: %zu kernels in %.1f s\n", specName.c_str(),
+      flags.c_str(), cudaKernels.size(),
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count());
 }
@@ -434,6 +501,13 @@ void checkSpec(const std::string &specName) {
 TEST(CudaGeneratedKernelTest, Tiny) { checkSpec("tiny.toml"); }
 
 TEST(CudaGeneratedKernelTest, TrainSmall) { checkSpec("train-small.toml"); }
+
+/// The data-parallel step of tiny.toml: every kernel for one replica, and
+/// those reading the replica count (NT-Xent over the gathered projections,
+/// the lr schedule) again for 2 and 3 replicas' rows.
+TEST(CudaGeneratedKernelTest, TinyDataParallel) {
+  checkSpec("tiny.toml", "--data-parallel", {1, 2, 3});
+}
 
 } // namespace
 } // namespace simclr

@@ -68,7 +68,8 @@ std::vector<Launch> stepLaunches(int64_t rows2N, int64_t imageChannels,
     launches.push_back({"concatCopy", {1, rows2N, features, 0, rows2N / 2}});
   }
   for (const char *name :
-       {"ntXentForward", "ntXentBackward", "ntXentForwardBackward"})
+       {"ntXentForward", "ntXentBackward", "ntXentForwardBackward",
+        "ntXentGatheredForwardBackward"})
     launches.push_back({name, {rows2N, projection}});
   for (const char *name :
        {"maskedScaledLogSoftmaxForward", "maskedScaledLogSoftmaxBackward",
@@ -157,6 +158,8 @@ TEST(CudaLaunch, RefusesUnknownNamesAndBadDims) {
   EXPECT_FALSE(launchesOf("sumToChannels", {1, 0, 3, 9}).has_value());
   // Odd 2N.
   EXPECT_FALSE(launchesOf("ntXentForward", {7, 128}).has_value());
+  EXPECT_FALSE(
+      launchesOf("ntXentGatheredForwardBackward", {7, 128}).has_value());
   // A slice past the end of its dimension.
   EXPECT_FALSE(launchesOf("sliceCopy", {1, 8, 4, 6, 3}).has_value());
   // A window wider than the padded input; padding over half the kernel.

@@ -7,6 +7,9 @@
 //===----------------------------------------------------------------------===//
 #include "TemplateTestUtil.h"
 
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -103,6 +106,68 @@ TEST(CudaLossTemplates, NtXent) {
   // kernel only: the others share its phases, and each emulated block
   // costs 256 fibers).
   checkNtXent(260, 3, false, true);
+}
+
+/// NT-Xent over R replicas' gathered rows (rows = R * rows2N, z random),
+/// launched as generated code launches it: Launch.h's launches for one
+/// replica's {rows2N, dim}, whatever R is. Outputs and the workspace start
+/// as NaN bytes, so an element read before it is written shows.
+void checkNtXentGathered(int64_t replicas, int64_t rows2N, int64_t dim,
+                         bool zeroRow) {
+  SCOPED_TRACE("replicas=" + std::to_string(replicas) + " rows2N=" +
+               std::to_string(rows2N) + " dim=" + std::to_string(dim));
+  const int64_t rows = replicas * rows2N;
+  Floats z =
+      randomFloats(rows * dim, 63 + static_cast<unsigned>(replicas), -2.0, 2.0);
+  // Row 2's norm is below eps: the clamped branch. Its dz is ~1/eps, which
+  // sets the tolerance's scale, so the other cases keep every row.
+  if (zeroRow)
+    std::fill(z.begin() + 2 * dim, z.begin() + 3 * dim, 0.0f);
+  const float dloss[1] = {0.75f};
+  const double temperature = 0.2;
+  // The plan sizes the workspace per replica, in the gathered region.
+  const int64_t bytes =
+      replicas * kernels::ntXentGatheredScratchBytes(rows2N, dim);
+  ASSERT_GE(bytes, kernels::ntXentGatheredScratchBytes(rows, dim));
+  Scratch cpuWs(bytes), gpuWs(bytes);
+  constexpr unsigned char kNanByte = 0xFF;
+  std::memset(gpuWs.data(), kNanByte, static_cast<size_t>(bytes));
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Floats cpuLoss(1), gpuLoss(1, nan), cpuDz(z.size()), gpuDz(z.size(), nan);
+  cpu::ntXentGatheredForwardBackward(rows, dim, z.data(), temperature, dloss,
+                                     cpuLoss.data(), cpuDz.data(),
+                                     cpuWs.data());
+  run("ntXentGatheredForwardBackward", {rows2N, dim}, [&](int phase) {
+    ntXentGatheredForwardBackward(phase, rows, dim, z.data(), temperature,
+                                  dloss, gpuLoss.data(), gpuDz.data(),
+                                  gpuWs.data());
+  });
+  expectClose(gpuLoss, cpuLoss, kTol, "gathered nt_xent loss");
+  expectClose(gpuDz, cpuDz, kTol, "gathered nt_xent dz");
+  EXPECT_TRUE(std::isfinite(gpuLoss[0]));
+  for (float value : gpuDz)
+    ASSERT_TRUE(std::isfinite(value));
+  EXPECT_TRUE(gpuWs.guardIntact());
+  EXPECT_TRUE(cpuWs.guardIntact());
+  // With one replica it is the single-process loss (the stored-matrix
+  // kernel), as a data-parallel artifact run alone must be.
+  if (replicas == 1) {
+    Scratch ws(kernels::ntXentScratchBytes(rows, dim));
+    Floats loss(1), dz(z.size());
+    cpu::ntXentForwardBackward(rows, dim, z.data(), temperature, dloss,
+                               loss.data(), dz.data(), ws.data());
+    expectClose(gpuLoss, loss, kTol, "gathered vs stored nt_xent loss");
+    expectClose(gpuDz, dz, kTol, "gathered vs stored nt_xent dz");
+  }
+}
+
+TEST(CudaLossTemplates, NtXentGathered) {
+  checkNtXentGathered(1, 14, 5, true);
+  for (int64_t replicas : {1, 2, 3})
+    checkNtXentGathered(replicas, 14, 5, false);
+  // 3 x 100 rows: more rows than a block has threads (several staging
+  // passes of H) on a grid of 100 blocks, each looping over 3 rows.
+  checkNtXentGathered(3, 100, 3, false);
 }
 
 TEST(CudaLossTemplates, MaskedScaledLogSoftmaxForwardBackward) {

@@ -95,6 +95,17 @@ extern "C" __global__ void channels(int phase, const float *x, float *y,
   simclr::cuda::runningStatsUpdate(phase, 3, rm, rv, bm, bv, 0.1, 64, rm, rv);
 }
 
+/// As generated for a data-parallel step: the rows are a replica count
+/// read from device memory times one replica's 2N.
+extern "C" __global__ void ntXentGathered(int phase, const float *z,
+                                          const int64_t *replicas,
+                                          const float *dloss, float *loss,
+                                          float *dz, void *ws) {
+  const int64_t rows = 16 * replicas[0];
+  simclr::cuda::ntXentGatheredForwardBackward(phase, rows, 128, z, 0.5, dloss,
+                                              loss, dz, ws);
+}
+
 extern "C" __global__ void losses(int phase, const float *x, float *y,
                                   const float *dy, float *dx, void *ws) {
   simclr::cuda::l2NormalizeForward(

@@ -127,7 +127,9 @@ poolLaunches(bool forward, const std::vector<int64_t> &dims) {
 /// "elementwise" {count}, "copyBytes" {bytes} and "lrWarmupCosine" {}),
 /// given `dims`: X where the template has it, then its leading integer
 /// arguments as the emitter prints them; for the optimizers {segment count,
-/// total chunks} (the sum of kernels::optimizerChunks over the segments).
+/// total chunks} (the sum of kernels::optimizerChunks over the segments);
+/// for ntXentGatheredForwardBackward {2N, dim} of one replica (its rows are
+/// a run-time multiple of 2N).
 /// std::nullopt for an unknown name, or dims of the wrong count or out of
 /// range. Launch k runs phase k.
 inline std::optional<std::vector<LaunchShape>>
@@ -170,6 +172,14 @@ launchesOf(std::string_view name, const std::vector<int64_t> &dims) {
       const LaunchShape rows = blockPerItem(dims[0]);
       result = Launches{
           rows, rows, name == "ntXentForward" ? detail::singleThread() : rows};
+    }
+  } else if (name == "ntXentGatheredForwardBackward") {
+    // {2N, dim} of one replica: the rows are R * 2N with R known only on
+    // the device, so the grid is one block per row of one replica and
+    // every phase loops block-stride over the rows (valid for any R).
+    if (dims.size() == 2 && allPositive(dims) && dims[0] % 2 == 0) {
+      const LaunchShape rows = blockPerItem(dims[0]);
+      result = Launches{rows, rows, rows};
     }
   } else if (name == "maskedScaledLogSoftmaxForward" ||
              name == "maskedScaledLogSoftmaxBackward") {

@@ -14,6 +14,9 @@
 //     CPU's order of additions; the CPU symmetrizes G in place first, here
 //     the sum is formed as it is read), dz_i through l2_normalize's
 //     backward, and the mean loss by block 0's thread 0.
+// NT-Xent over gathered projections (ntXentGatheredForwardBackward) has the
+// same three phases over a run-time row count, without the matrix G: the
+// similarities are recomputed, H from every row's log-sum-exp.
 // Conventions are in Common.cuh.
 //
 //===----------------------------------------------------------------------===//
@@ -173,15 +176,16 @@ __device__ inline void ntXentRows(int64_t rows, int64_t dim, const float *u,
   }
 }
 
-/// Phase 2 of the backward for row i: dU_i = sum_k (G[i,k] + G[k,i]) u_k
+/// The last phase of a backward for row i: dU_i = sum_k H(i, k) u_k
 /// (double, k in order) into du's row i, then dz_i = that / T through
 /// l2_normalize's backward with ||z_i||. H's row is staged through shared
-/// memory kThreadsPerBlock entries at a time; threads run along d.
-__device__ inline void ntXentGradientRows(int64_t rows, int64_t dim,
-                                          const float *z, const float *u,
-                                          const float *norm, const double *g,
-                                          double invTemperature, double *du,
-                                          float *dz) {
+/// memory kThreadsPerBlock entries at a time (thread t computes H(i, k0 +
+/// t)); threads run along d.
+template <typename HOf>
+__device__ inline void
+ntXentGradientRowsOf(int64_t rows, int64_t dim, const float *z, const float *u,
+                     const float *norm, double invTemperature, double *du,
+                     float *dz, HOf hOf) {
   __shared__ double h[kThreadsPerBlock];
   __shared__ double scratch[kThreadsPerBlock];
   const float clamp = static_cast<float>(kNtXentNormalizeEps);
@@ -194,7 +198,7 @@ __device__ inline void ntXentGradientRows(int64_t rows, int64_t dim,
       for (int64_t k0 = 0; k0 < rows; k0 += threads) {
         const int64_t k = k0 + threadIdx.x;
         if (k < rows)
-          h[threadIdx.x] = g[i * rows + k] + g[k * rows + i];
+          h[threadIdx.x] = hOf(i, k);
         __syncthreads();
         const int64_t kEnd = minIndex(threads, rows - k0);
         if (d < dim)
@@ -222,6 +226,18 @@ __device__ inline void ntXentGradientRows(int64_t rows, int64_t dim,
       dzi[d] = static_cast<float>(
           (a[d] * invTemperature - (static_cast<double>(zi[d]) / r) * dot) / r);
   }
+}
+
+/// Phase 2 of the backward: ntXentGradientRowsOf with H = G + G^T (the CPU
+/// symmetrizes G in place first; here the sum is formed as it is read).
+__device__ inline void ntXentGradientRows(int64_t rows, int64_t dim,
+                                          const float *z, const float *u,
+                                          const float *norm, const double *g,
+                                          double invTemperature, double *du,
+                                          float *dz) {
+  ntXentGradientRowsOf(
+      rows, dim, z, u, norm, invTemperature, du, dz,
+      [&](int64_t i, int64_t k) { return g[i * rows + k] + g[k * rows + i]; });
 }
 
 /// loss[0] = the per-row losses added in row order / rows, by one thread.
@@ -284,6 +300,117 @@ __device__ inline void ntXentBackward(int phase, int64_t rows2N, int64_t dim,
                                       void *workspace) {
   ntXentForwardBackward(phase, rows2N, dim, z, temperature, dloss, nullptr, dz,
                         workspace);
+}
+
+//===----------------------------------------------------------------------===//
+// NT-Xent over gathered projections (simclr-data-parallel)
+//===----------------------------------------------------------------------===//
+
+namespace detail {
+
+/// The workspace of ntXentGatheredForwardBackward, carved as Cpu/Loss.h
+/// carves it (ntXentGatheredScratchBytes).
+struct NtXentGatheredWorkspace {
+  float *u;
+  float *norm;
+  double *rowLoss;
+  double *lse;
+  double *du;
+
+  __device__ NtXentGatheredWorkspace(void *workspace, int64_t rows,
+                                     int64_t dim) {
+    Workspace carve(workspace);
+    u = carve.take<float>(rows * dim);
+    norm = carve.take<float>(rows);
+    rowLoss = carve.take<double>(rows);
+    lse = carve.take<double>(rows);
+    du = carve.take<double>(rows * dim);
+  }
+};
+
+/// s[i,k] = (u_i . u_k) / T, the dot in double over d in order (one
+/// thread), recomputed wherever it is needed as on the CPU.
+__device__ inline double ntXentSimilarity(int64_t dim, const float *u,
+                                          int64_t i, int64_t k,
+                                          double invTemperature) {
+  const float *ui = u + i * dim;
+  const float *uk = u + k * dim;
+  double dot = 0;
+  for (int64_t d = 0; d < dim; ++d)
+    dot += static_cast<double>(ui[d]) * static_cast<double>(uk[d]);
+  return dot * invTemperature;
+}
+
+/// Phase 1 of the gathered NT-Xent for row i (threads along k):
+/// lse[i] = logsumexp_{k != i} s[i,k] and rowLoss[i] = lse[i] - s[i,p(i)].
+__device__ inline void ntXentGatheredRows(int64_t rows, int64_t dim,
+                                          const float *u, double invTemperature,
+                                          double *lse, double *rowLoss) {
+  __shared__ double scratch[kThreadsPerBlock];
+  for (int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
+    double maxValue = -doubleInfinity();
+    for (int64_t k = threadIdx.x; k < rows; k += blockDim.x)
+      if (k != i) {
+        const double s = ntXentSimilarity(dim, u, i, k, invTemperature);
+        maxValue = maxValue < s ? s : maxValue;
+      }
+    maxValue = blockMax(maxValue, scratch);
+    double sum = 0;
+    for (int64_t k = threadIdx.x; k < rows; k += blockDim.x)
+      if (k != i)
+        sum += exp(ntXentSimilarity(dim, u, i, k, invTemperature) - maxValue);
+    const double rowLse = maxValue + log(blockSum(sum, scratch));
+    if (threadIdx.x == 0) {
+      lse[i] = rowLse;
+      rowLoss[i] = rowLse - ntXentSimilarity(dim, u, i, positiveOf(i, rows),
+                                             invTemperature);
+    }
+  }
+}
+
+} // namespace detail
+
+/// NT-Xent over the projections of every data-parallel replica
+/// (Cpu/Loss.h): rows = replicas * 2N, known only on the device (the
+/// generated kernel reads the replica count there), so the launches
+/// (Launch.h) are those of one replica's 2N rows, every phase looping
+/// block-stride over all `rows`:
+///  0. u = l2_normalize(z) and the norms, one block per row;
+///  1. each row's log-sum-exp over k != i and its loss (threads along k,
+///     similarities recomputed);
+///  2. dU_j = sum_k H[j,k] u_k with H[j,k] = dloss/rows * (exp(s[j,k] -
+///     lse[j]) + exp(s[j,k] - lse[k]) - 2 [k = p(j)]), 0 on the diagonal,
+///     k in order, then dz_j; and the mean loss by block 0's thread 0.
+/// The workspace (ntXentGatheredScratchBytes(rows, dim)) has no rows x rows
+/// matrix. `loss` may be null.
+__device__ inline void ntXentGatheredForwardBackward(
+    int phase, int64_t rows, int64_t dim, const float *z, double temperature,
+    const float *dloss, float *loss, float *dz, void *workspace) {
+  detail::NtXentGatheredWorkspace w(workspace, rows, dim);
+  const double invTemperature = 1.0 / temperature;
+  if (phase == 0) {
+    detail::ntXentNormalize(rows, dim, z, w.u, w.norm);
+  } else if (phase == 1) {
+    detail::ntXentGatheredRows(rows, dim, w.u, invTemperature, w.lse,
+                               w.rowLoss);
+  } else {
+    const double perRow =
+        static_cast<double>(dloss[0]) / static_cast<double>(rows);
+    const float *u = w.u;
+    const double *lse = w.lse;
+    detail::ntXentGradientRowsOf(
+        rows, dim, z, u, w.norm, invTemperature, w.du, dz,
+        [&](int64_t j, int64_t k) {
+          if (k == j)
+            return 0.0;
+          const double s =
+              detail::ntXentSimilarity(dim, u, j, k, invTemperature);
+          const double target = k == detail::positiveOf(j, rows) ? 2.0 : 0.0;
+          return perRow * (exp(s - lse[j]) + exp(s - lse[k]) - target);
+        });
+    if (loss)
+      detail::ntXentMean(w.rowLoss, rows, loss);
+  }
 }
 
 //===----------------------------------------------------------------------===//
