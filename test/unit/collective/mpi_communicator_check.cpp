@@ -63,6 +63,8 @@ template <typename T> std::vector<T> rankOrderSum(int size, int which, int64_t n
 /// Whether every rank holds the same `bytes` at `data` (gathered and
 /// compared byte for byte).
 bool sameOnEveryRank(Communicator &c, const void *data, int64_t bytes) {
+  if (bytes == 0)
+    return true; // nothing to compare (and memcmp takes no null pointer)
   std::vector<std::byte> all(bytes * c.size());
   if (!c.allGather(data, all.data(), bytes, 1).isOk())
     return false;
