@@ -147,13 +147,10 @@ struct DataParallelPass
       KernelOp kernel = launch.getKernelOp();
       if (!kernel || kernel.getKernelKind() != ::simclr::KernelKind::kAnchored)
         continue;
-      if (auto norm = findInBody<sc::BatchNormTrainOp>(kernel)) {
-        if (failed(splitForward(launch, kernel, norm, symbols, statsOfMean)))
-          return failure();
-      } else if (auto grad = findInBody<sc::BatchNormTrainBackwardOp>(kernel)) {
-        if (failed(splitBackward(launch, kernel, grad, symbols, globalGradients)))
-          return failure();
-      }
+      if (auto norm = findInBody<sc::BatchNormTrainOp>(kernel))
+        splitForward(launch, kernel, norm, symbols, statsOfMean);
+      else if (auto grad = findInBody<sc::BatchNormTrainBackwardOp>(kernel))
+        splitBackward(launch, kernel, grad, symbols, globalGradients);
     }
     // Running statistics of the synchronized batch norms (after the loop
     // above: their launches follow the batch norms').
@@ -263,92 +260,35 @@ struct DataParallelPass
         ::simclr::kReplicaGroup, buffers, buffers, IntegerAttr());
   }
 
-  /// prologue + batch_norm_train + epilogue ->
-  ///   prologue + batch_norm_statistics; all_reduce_sum;
-  ///   prologue + batch_norm_apply + epilogue.
-  LogicalResult splitForward(LaunchOp launch, KernelOp kernel,
-                             sc::BatchNormTrainOp norm, SymbolTable &symbols,
-                             DenseMap<Operation *, Value> &statsOfMean) {
-    int64_t channels = cast<ShapedType>(norm.getBatchMean().getType()).getDimSize(0);
-    auto statsTensor = RankedTensorType::get({3, channels}, Float64Type::get(&getContext()));
-    KernelOp statistics = memoized(kernel, "statistics", [&] {
+  /// Splits `launch` of `kernel`, anchored on an AnchorOp, into
+  ///   prologue + statistics(anchor) -> a 3 x `channels` f64 buffer;
+  ///   all_reduce_sum of that buffer, in place;
+  ///   prologue + apply(anchor, summed buffer) + epilogue
+  /// and returns the summed buffer. `statistics` builds the sums op from
+  /// the anchor, `apply` the op replacing the anchor (same results).
+  template <typename AnchorOp>
+  Value splitAroundSums(
+      LaunchOp launch, KernelOp kernel, int64_t channels, StringRef suffix,
+      SymbolTable &symbols,
+      llvm::function_ref<Value(OpBuilder &, AnchorOp, Type)> statistics,
+      llvm::function_ref<Operation *(OpBuilder &, AnchorOp, Value)> apply) {
+    auto statsTensor =
+        RankedTensorType::get({3, channels}, Float64Type::get(&getContext()));
+    KernelOp statisticsKernel = memoized(kernel, "statistics", [&] {
       KernelOp k = cloneKernel(kernel, "_statistics", symbols);
-      auto op = findInBody<sc::BatchNormTrainOp>(k);
+      auto op = findInBody<AnchorOp>(k);
       OpBuilder b(op);
-      Value stats = b.create<sc::BatchNormStatisticsOp>(
-                         op.getLoc(), TypeRange{statsTensor},
-                         ValueRange{op.getInput()}, ArrayRef<NamedAttribute>{})
-                        ->getResult(0);
-      Operation *yield = k.getBody().front().getTerminator();
-      yield->setOperands(stats);
-      eraseDeadOps(k.getBody().front());
-      return k;
-    });
-    KernelOp apply = memoized(kernel, "apply", [&] {
-      KernelOp k = cloneKernel(kernel, "_apply", symbols);
-      auto op = findInBody<sc::BatchNormTrainOp>(k);
-      Value stats = k.getBody().front().addArgument(statsTensor, op.getLoc());
-      OpBuilder b(op);
-      Operation *applied = b.create<sc::BatchNormApplyOp>(
-          op.getLoc(), op->getResultTypes(),
-          ValueRange{op.getInput(), op.getScale(), op.getShift(), stats},
-          op->getAttrs());
-      op->replaceAllUsesWith(applied->getResults());
-      op.erase();
-      return k;
-    });
-
-    OpBuilder builder(launch);
-    Location loc = launch.getLoc();
-    Value stats = allocLike(builder, loc,
-                            MemRefType::get(statsTensor.getShape(),
-                                            statsTensor.getElementType()),
-                            (nameOf(launch.getOutputs()[0]) + ".stats").str());
-    builder.create<LaunchOp>(loc, statistics.getSymName(), launch.getInputs(),
-                             ValueRange{stats});
-    allReduceInPlace(builder, loc, stats);
-    SmallVector<Value> inputs(launch.getInputs());
-    inputs.push_back(stats);
-    builder.create<LaunchOp>(loc, apply.getSymName(), inputs, launch.getOutputs());
-    if (std::optional<unsigned> mean = yieldIndex(kernel, norm.getBatchMean()))
-      statsOfMean[rootOf(launch.getOutputs()[*mean])] = stats;
-    launch.erase();
-    ++numBatchNorms;
-    return success();
-  }
-
-  /// The same for batch_norm_train_backward; the apply kernel's scale and
-  /// shift gradients are the global ones.
-  LogicalResult splitBackward(LaunchOp launch, KernelOp kernel,
-                              sc::BatchNormTrainBackwardOp grad,
-                              SymbolTable &symbols,
-                              llvm::SmallPtrSet<Operation *, 16> &globalGradients) {
-    int64_t channels = cast<ShapedType>(grad.getBatchMean().getType()).getDimSize(0);
-    auto statsTensor = RankedTensorType::get({3, channels}, Float64Type::get(&getContext()));
-    KernelOp statistics = memoized(kernel, "statistics", [&] {
-      KernelOp k = cloneKernel(kernel, "_statistics", symbols);
-      auto op = findInBody<sc::BatchNormTrainBackwardOp>(k);
-      OpBuilder b(op);
-      Value stats = b.create<sc::BatchNormBackwardStatisticsOp>(
-                         op.getLoc(), TypeRange{statsTensor},
-                         ValueRange{op.getGradOutput(), op.getInput(),
-                                    op.getBatchMean(), op.getBatchVar()},
-                         op->getAttrs())
-                        ->getResult(0);
+      Value stats = statistics(b, op, statsTensor);
       k.getBody().front().getTerminator()->setOperands(stats);
       eraseDeadOps(k.getBody().front());
       return k;
     });
-    KernelOp apply = memoized(kernel, "apply", [&] {
+    KernelOp applyKernel = memoized(kernel, "apply", [&] {
       KernelOp k = cloneKernel(kernel, "_apply", symbols);
-      auto op = findInBody<sc::BatchNormTrainBackwardOp>(k);
+      auto op = findInBody<AnchorOp>(k);
       Value stats = k.getBody().front().addArgument(statsTensor, op.getLoc());
       OpBuilder b(op);
-      Operation *applied = b.create<sc::BatchNormBackwardApplyOp>(
-          op.getLoc(), op->getResultTypes(),
-          ValueRange{op.getGradOutput(), op.getInput(), op.getScale(),
-                     op.getBatchMean(), op.getBatchVar(), stats},
-          op->getAttrs());
+      Operation *applied = apply(b, op, stats);
       op->replaceAllUsesWith(applied->getResults());
       op.erase();
       return k;
@@ -359,19 +299,70 @@ struct DataParallelPass
     Value stats = allocLike(builder, loc,
                             MemRefType::get(statsTensor.getShape(),
                                             statsTensor.getElementType()),
-                            (nameOf(launch.getOutputs()[0]) + ".grad_stats").str());
-    builder.create<LaunchOp>(loc, statistics.getSymName(), launch.getInputs(),
-                             ValueRange{stats});
+                            (nameOf(launch.getOutputs()[0]) + suffix).str());
+    builder.create<LaunchOp>(loc, statisticsKernel.getSymName(),
+                             launch.getInputs(), ValueRange{stats});
     allReduceInPlace(builder, loc, stats);
     SmallVector<Value> inputs(launch.getInputs());
     inputs.push_back(stats);
-    builder.create<LaunchOp>(loc, apply.getSymName(), inputs, launch.getOutputs());
+    builder.create<LaunchOp>(loc, applyKernel.getSymName(), inputs,
+                             launch.getOutputs());
+    ++numBatchNorms;
+    return stats;
+  }
+
+  /// batch_norm_train -> batch_norm_statistics, batch_norm_apply.
+  void splitForward(LaunchOp launch, KernelOp kernel, sc::BatchNormTrainOp norm,
+                    SymbolTable &symbols,
+                    DenseMap<Operation *, Value> &statsOfMean) {
+    int64_t channels = cast<ShapedType>(norm.getBatchMean().getType()).getDimSize(0);
+    Value stats = splitAroundSums<sc::BatchNormTrainOp>(
+        launch, kernel, channels, ".stats", symbols,
+        [](OpBuilder &b, sc::BatchNormTrainOp op, Type type) {
+          return b.create<sc::BatchNormStatisticsOp>(
+                      op.getLoc(), TypeRange{type}, ValueRange{op.getInput()},
+                      ArrayRef<NamedAttribute>{})
+              ->getResult(0);
+        },
+        [](OpBuilder &b, sc::BatchNormTrainOp op, Value sums) {
+          return b.create<sc::BatchNormApplyOp>(
+              op.getLoc(), op->getResultTypes(),
+              ValueRange{op.getInput(), op.getScale(), op.getShift(), sums},
+              op->getAttrs());
+        });
+    if (std::optional<unsigned> mean = yieldIndex(kernel, norm.getBatchMean()))
+      statsOfMean[rootOf(launch.getOutputs()[*mean])] = stats;
+    launch.erase();
+  }
+
+  /// batch_norm_train_backward -> batch_norm_backward_statistics,
+  /// batch_norm_backward_apply, whose scale and shift gradients are then
+  /// the global ones.
+  void splitBackward(LaunchOp launch, KernelOp kernel,
+                     sc::BatchNormTrainBackwardOp grad, SymbolTable &symbols,
+                     llvm::SmallPtrSet<Operation *, 16> &globalGradients) {
+    int64_t channels = cast<ShapedType>(grad.getBatchMean().getType()).getDimSize(0);
+    splitAroundSums<sc::BatchNormTrainBackwardOp>(
+        launch, kernel, channels, ".grad_stats", symbols,
+        [](OpBuilder &b, sc::BatchNormTrainBackwardOp op, Type type) {
+          return b.create<sc::BatchNormBackwardStatisticsOp>(
+                      op.getLoc(), TypeRange{type},
+                      ValueRange{op.getGradOutput(), op.getInput(),
+                                 op.getBatchMean(), op.getBatchVar()},
+                      op->getAttrs())
+              ->getResult(0);
+        },
+        [](OpBuilder &b, sc::BatchNormTrainBackwardOp op, Value sums) {
+          return b.create<sc::BatchNormBackwardApplyOp>(
+              op.getLoc(), op->getResultTypes(),
+              ValueRange{op.getGradOutput(), op.getInput(), op.getScale(),
+                         op.getBatchMean(), op.getBatchVar(), sums},
+              op->getAttrs());
+        });
     for (Value summed : {grad.getGradScale(), grad.getGradShift()})
       if (std::optional<unsigned> index = yieldIndex(kernel, summed))
         globalGradients.insert(rootOf(launch.getOutputs()[*index]));
     launch.erase();
-    ++numBatchNorms;
-    return success();
   }
 
   /// running_stats_update(rm, rv, mean, var) -> running_stats_from_sums(rm,
