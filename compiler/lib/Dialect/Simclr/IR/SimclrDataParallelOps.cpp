@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "simclr/Dialect/Simclr/IR/SimclrOps.h"
+#include "VerifierSupport.h"
 #include "simclr/Support/Format.h"
 
 #include "mlir/IR/Builders.h"
@@ -22,19 +23,6 @@ namespace {
 
 /// Rows of a statistics tensor: two sums and the element count.
 constexpr int64_t kStatisticsRows = 3;
-
-using EmitErrorFn = llvm::function_ref<InFlightDiagnostic()>;
-
-/// Reports through `emitError` when one is given (verification) and stays
-/// silent otherwise (inference while building).
-template <typename... Args>
-LogicalResult failWith(EmitErrorFn emitError, const Args &...args) {
-  if (emitError) {
-    InFlightDiagnostic diag = emitError();
-    (diag << ... << args);
-  }
-  return failure();
-}
 
 /// The 3 x C f64 statistics type of a batch with `channels` channels.
 RankedTensorType statisticsType(MLIRContext *context, int64_t channels) {

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "simclr/Dialect/Simclr/IR/SimclrOps.h"
+#include "VerifierSupport.h"
 #include "simclr/Support/Format.h"
 
 #include "mlir/IR/Builders.h"
@@ -27,18 +28,6 @@ namespace {
 
 /// Numbers in diagnostics as people write them ("0.5", not "5.000000e-01").
 std::string num(double value) { return ::simclr::formatNumber(value); }
-
-/// Reports an error through `emitError` when one is given (verification) and
-/// stays silent otherwise (result-type inference while building).
-using EmitErrorFn = llvm::function_ref<InFlightDiagnostic()>;
-template <typename... Args>
-LogicalResult failWith(EmitErrorFn emitError, const Args &...args) {
-  if (emitError) {
-    InFlightDiagnostic diag = emitError();
-    (diag << ... << args);
-  }
-  return failure();
-}
 
 LogicalResult verifyProbability(Operation *op, double p) {
   if (p < 0.0 || p > 1.0)
