@@ -272,8 +272,8 @@ struct DataParallelPass
       SymbolTable &symbols,
       llvm::function_ref<Value(OpBuilder &, AnchorOp, Type)> statistics,
       llvm::function_ref<Operation *(OpBuilder &, AnchorOp, Value)> apply) {
-    auto statsTensor =
-        RankedTensorType::get({3, channels}, Float64Type::get(&getContext()));
+    RankedTensorType statsTensor =
+        sc::batchNormStatisticsType(&getContext(), channels);
     KernelOp statisticsKernel = memoized(kernel, "statistics", [&] {
       KernelOp k = cloneKernel(kernel, "_statistics", symbols);
       auto op = findInBody<AnchorOp>(k);

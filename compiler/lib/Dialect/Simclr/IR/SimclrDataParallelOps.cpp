@@ -21,14 +21,6 @@ using namespace mlir::simclr;
 
 namespace {
 
-/// Rows of a statistics tensor: two sums and the element count.
-constexpr int64_t kStatisticsRows = 3;
-
-/// The 3 x C f64 statistics type of a batch with `channels` channels.
-RankedTensorType statisticsType(MLIRContext *context, int64_t channels) {
-  return RankedTensorType::get({kStatisticsRows, channels}, Float64Type::get(context));
-}
-
 /// The N x C or NCHW batch `value` (named `name` in diagnostics).
 FailureOr<RankedTensorType> batchOf(Value value, StringRef name, EmitErrorFn emitError) {
   auto type = dyn_cast<RankedTensorType>(value.getType());
@@ -53,7 +45,7 @@ LogicalResult checkVectors(RankedTensorType batch, ValueRange vectors, StringRef
 /// batch of `channels` channels.
 LogicalResult checkStatistics(Value stats, StringRef name, int64_t channels,
                               EmitErrorFn emitError) {
-  RankedTensorType expected = statisticsType(stats.getContext(), channels);
+  RankedTensorType expected = batchNormStatisticsType(stats.getContext(), channels);
   if (stats.getType() != expected)
     return failWith(emitError, name, " must be ", expected, " (sums and count per channel), got ",
                     stats.getType());
@@ -107,7 +99,7 @@ static LogicalResult inferBatchNormStatistics(BatchNormStatisticsOp::Adaptor ada
   FailureOr<RankedTensorType> input = batchOf(adaptor.getInput(), "input", emitError);
   if (failed(input))
     return failure();
-  inferred.push_back(statisticsType(input->getContext(), input->getDimSize(1)));
+  inferred.push_back(batchNormStatisticsType(input->getContext(), input->getDimSize(1)));
   return success();
 }
 SIMCLR_DEFINE_DEFERRED_INFERENCE(BatchNormStatisticsOp, inferBatchNormStatistics)
@@ -187,7 +179,7 @@ inferBatchNormBackwardStatistics(BatchNormBackwardStatisticsOp::Adaptor adaptor,
       failed(checkVectors(*grad, {adaptor.getBatchMean(), adaptor.getBatchVar()},
                           "batch_mean and batch_var", emitError)))
     return failure();
-  inferred.push_back(statisticsType(grad->getContext(), grad->getDimSize(1)));
+  inferred.push_back(batchNormStatisticsType(grad->getContext(), grad->getDimSize(1)));
   return success();
 }
 SIMCLR_DEFINE_DEFERRED_INFERENCE(BatchNormBackwardStatisticsOp, inferBatchNormBackwardStatistics)
@@ -220,4 +212,10 @@ LogicalResult BatchNormBackwardApplyOp::verify() {
   if (failed(verifyInferredResults(*this, inferBatchNormBackwardApply)))
     return failure();
   return verifyEpsilon(*this, getEpsilon());
+}
+
+RankedTensorType mlir::simclr::batchNormStatisticsType(MLIRContext *context,
+                                                       int64_t channels) {
+  // Rows: sum, sum of squares (or of dy * xhat), element count.
+  return RankedTensorType::get({3, channels}, Float64Type::get(context));
 }

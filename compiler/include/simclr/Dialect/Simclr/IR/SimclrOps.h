@@ -20,6 +20,11 @@ namespace mlir::simclr {
 template <typename ConcreteType>
 class ElementwiseOp : public OpTrait::TraitBase<ConcreteType, ElementwiseOp> {};
 
+/// The type of a synchronized batch norm's sums (batch_norm_statistics,
+/// batch_norm_backward_statistics): 3 x `channels` f64, rows two sums and
+/// the element count (SimclrDataParallelOps.td).
+RankedTensorType batchNormStatisticsType(MLIRContext *context, int64_t channels);
+
 } // namespace mlir::simclr
 
 #include "simclr/Dialect/Simclr/IR/SimclrEnums.h.inc"
